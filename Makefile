@@ -1,0 +1,52 @@
+# AgentDesk: `make run` serves the app on its embedded defaults, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app wsgi
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test install install-dev assets translations messages migrate clean
+
+run: install translations
+	$(FLASK) db upgrade
+	APP_ENV=$${APP_ENV:-development} $(BIN)/gunicorn --worker-class gthread --workers 1 --threads 8 \
+		--bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+test: install-dev translations assets
+	$(BIN)/pytest
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Compile the Japanese (and English) catalogues.
+translations: install
+	$(BIN)/pybabel compile --use-fuzzy -d webapp/translations -f -q
+
+# Re-extract messages after changing user-facing text, then translate the new entries.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o webapp/translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching --ignore-obsolete
+
+# Front-end files for ASSET_MODE=local, from the npm registry (pinned in package-lock.json).
+assets: webapp/static/vendor/htmx.min.js
+
+webapp/static/vendor/htmx.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	cp node_modules/htmx.org/dist/htmx.min.js webapp/static/vendor/
+
+migrate: install
+	$(FLASK) db upgrade
+
+clean:
+	rm -rf $(VENV) node_modules webapp/static/vendor/*.js

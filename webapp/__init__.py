@@ -1,0 +1,103 @@
+"""AgentDesk: create_app() wires config, extensions, blueprints, error handlers and the CLI."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from webapp import config as config_module
+
+
+def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(config_module.load(app.instance_path, env=env, overrides=overrides))
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_template_context(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from webapp import models, sqlite  # noqa: F401  (every model for Alembic; SQLite pragmas)
+    from webapp.accounts import oauth as oauth_views
+    from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate, oauth
+    from webapp.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", _migrations_dir())))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    oauth.init_app(app)
+    oauth_views.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please sign in to see this page.")
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from webapp.accounts.models import User
+
+        try:
+            user = db.session.get(User, uuid.UUID(user_id))
+        except ValueError:
+            return None
+        # A deactivated user is signed out on their next request, remember-me cookie or not.
+        return user if user is not None and user.active else None
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def register_blueprints(app: Flask) -> None:
+    from webapp.accounts.oauth import bp as oauth_bp
+    from webapp.accounts.views import bp as auth_bp
+    from webapp.admin.views import bp as admin_bp
+    from webapp.audit.views import bp as audit_bp
+    from webapp.dashboard.views import bp as dashboard_bp
+
+    for bp in (auth_bp, oauth_bp, dashboard_bp, admin_bp, audit_bp):
+        app.register_blueprint(bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from webapp.error_pages import init_app
+
+    init_app(app)
+
+
+def register_template_context(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from webapp.assets import ASSETS, asset_url
+    from webapp.security import add_security_headers
+
+    app.after_request(add_security_headers)
+
+    @app.context_processor
+    def inject():
+        return {"asset_url": asset_url, "assets": ASSETS, "current_locale": str(get_locale()),
+                "languages": app.config["LANGUAGES"]}
+
+
+def register_cli(app: Flask) -> None:
+    from webapp.cli import users_cli
+
+    app.cli.add_command(users_cli)

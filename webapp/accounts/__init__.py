@@ -1,0 +1,1 @@
+"""People, their tenants and their linked GitHub/GitLab identities."""

@@ -1,0 +1,120 @@
+"""GitHub and GitLab sign-in over OAuth 2 (Authlib): authorization code with state and PKCE."""
+
+from __future__ import annotations
+
+from authlib.common.errors import AuthlibBaseError
+from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from requests import RequestException
+
+from webapp.accounts.identities import PLATFORM_NAMES, ProviderProfile, sign_in_with_provider
+from webapp.accounts.sessions import safe_next, start_session
+from webapp.audit import service as audit
+from webapp.errors import DomainError
+from webapp.extensions import limiter, oauth
+from webapp.net import client_ip
+
+bp = Blueprint("oauth", __name__, url_prefix="/auth")
+
+LINK_FLAG = "oauth_link"
+NEXT_KEY = "oauth_next"
+TIMEOUT_SECONDS = 10
+
+
+def init_app(app) -> None:
+    """Register each configured provider with Authlib."""
+    for settings in app.config["OAUTH_PROVIDERS"].values():
+        if not settings.configured:
+            continue
+        oauth.register(
+            settings.name,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            authorize_url=settings.authorize_url,
+            access_token_url=settings.access_token_url,
+            api_base_url=settings.api_base_url,
+            client_kwargs={"scope": settings.scope, "code_challenge_method": "S256", "timeout": TIMEOUT_SECONDS},
+            overwrite=True,
+        )
+
+
+def _client(platform: str):
+    settings = current_app.config["OAUTH_PROVIDERS"].get(platform)
+    if settings is None or not settings.configured:
+        abort(404)
+    return oauth.create_client(platform)
+
+
+def _profile(platform: str, client, token) -> ProviderProfile:
+    response = client.get("user", token=token)
+    response.raise_for_status()
+    data = response.json()
+    login = data.get("login") if platform == "github" else data.get("username")
+    if not data.get("id") or not login:
+        raise ValueError("provider user endpoint returned no id/login")
+    return ProviderProfile(platform=platform, provider_user_id=str(data["id"]), login=str(login),
+                           name=str(data.get("name") or ""), email=str(data.get("email") or ""))
+
+
+@bp.get("/<platform>/login")
+@limiter.limit(lambda: current_app.config["AUTH_RATE_LIMIT"])
+def oauth_login(platform: str):
+    client = _client(platform)
+    session.pop(LINK_FLAG, None)
+    session[NEXT_KEY] = safe_next(request.args.get("next"), "")
+    return client.authorize_redirect(url_for(".oauth_callback", platform=platform, _external=True))
+
+
+@bp.get("/<platform>/link")
+@login_required
+def oauth_link(platform: str):
+    client = _client(platform)
+    session[LINK_FLAG] = True
+    return client.authorize_redirect(url_for(".oauth_callback", platform=platform, _external=True))
+
+
+@bp.get("/<platform>/callback")
+@limiter.limit(lambda: current_app.config["AUTH_RATE_LIMIT"])
+def oauth_callback(platform: str):
+    client = _client(platform)
+    name = PLATFORM_NAMES[platform]
+    linking = bool(session.pop(LINK_FLAG, False)) and current_user.is_authenticated
+    back = url_for("dashboard.index") if linking else url_for("auth.login")
+    ip = client_ip()
+    if request.args.get("error"):
+        reason = request.args.get("error_description") or request.args["error"]
+        audit.record_now("auth.login", ip=ip, actor_label=platform, outcome="failure",
+                         details={"method": platform, "reason": "provider_error", "error": request.args["error"][:100]})
+        flash(_("%(platform)s did not sign you in: %(reason)s", platform=name, reason=reason[:200]), "error")
+        return redirect(back)
+    try:
+        token = client.authorize_access_token()
+        profile = _profile(platform, client, token)
+    except AuthlibBaseError as error:
+        audit.record_now("auth.login", ip=ip, actor_label=platform, outcome="failure",
+                         details={"method": platform, "reason": error.error})
+        if error.error == "mismatching_state":
+            flash(_("The sign-in request expired or did not come from this browser. Please try again."), "error")
+        else:
+            flash(_("%(platform)s refused the sign-in (%(error)s). Please try again.", platform=name,
+                    error=error.error), "error")
+        return redirect(back)
+    except (RequestException, ValueError):
+        current_app.logger.warning("oauth %s: provider unreachable or answered badly", platform, exc_info=True)
+        audit.record_now("auth.login", ip=ip, actor_label=platform, outcome="failure",
+                         details={"method": platform, "reason": "provider_unreachable"})
+        flash(_("Could not reach %(platform)s. Please try again in a moment.", platform=name), "error")
+        return redirect(back)
+    try:
+        user = sign_in_with_provider(profile, ip=ip, admin_users=current_app.config["ADMIN_USERS"],
+                                     link_to=current_user._get_current_object() if linking else None)
+    except DomainError as error:
+        flash(str(error.message), "error")
+        return redirect(back)
+    if linking:
+        flash(_("%(platform)s account %(login)s is now linked.", platform=name, login=profile.login), "success")
+        return redirect(back)
+    target = session.pop(NEXT_KEY, "")
+    start_session(user)
+    return redirect(safe_next(target, url_for("dashboard.index")))

@@ -1,0 +1,219 @@
+"""Local accounts and the admin's user management: register, authenticate, activate, promote."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import exists, func, or_, select
+
+from webapp.accounts.models import PLATFORMS, Identity, Tenant, User
+from webapp.accounts.passwords import hash_password, needs_rehash, verify_password
+from webapp.audit import service as audit
+from webapp.errors import AuthenticationFailed, Conflict, Forbidden, NotFound, ValidationFailed
+from webapp.extensions import db
+from webapp.models_base import utcnow
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{3,100}$")
+PASSWORD_MAX = 1024
+
+
+def normalize_email(email: str) -> str:
+    """Validate an address and return it lower-cased; raise ValidationFailed for a bad one."""
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise ValidationFailed(_l("Enter a valid e-mail address."), field="email") from None
+
+
+def check_username(username: str) -> str:
+    if not USERNAME_RE.match(username or ""):
+        raise ValidationFailed(
+            _l("Use 3 to 100 letters, digits or underscores."), field="username"
+        )
+    return username
+
+
+def check_password(password: str) -> str:
+    """Spec 001 §5.2: at least 8 characters with an upper-case letter, a lower-case letter and a digit."""
+    if (
+        len(password or "") < 8
+        or len(password) > PASSWORD_MAX
+        or not re.search(r"[A-Z]", password)
+        or not re.search(r"[a-z]", password)
+        or not re.search(r"[0-9]", password)
+    ):
+        raise ValidationFailed(
+            _l("Use at least 8 characters, with an upper-case letter, a lower-case letter and a digit."),
+            field="password",
+        )
+    return password
+
+
+def _no_users_yet() -> bool:
+    return not db.session.scalar(select(exists().where(User.id.isnot(None))))
+
+
+def new_user(*, tenant_name: str | None = None, **fields) -> User:
+    """A user in its own tenant (named, or personal); the very first account becomes instance admin."""
+    label = tenant_name or fields.get("username") or fields.get("email") or fields.get("display_name") or "personal"
+    tenant = Tenant(name=(tenant_name or label)[:200], is_personal=not tenant_name)
+    first = _no_users_yet()
+    user = User(tenant=tenant, is_admin=first or fields.pop("is_admin", False),
+                role="ADMIN" if first else "OPERATOR", **fields)
+    db.session.add(user)
+    return user
+
+
+def register_local(*, email: str, username: str, password: str, tenant_name: str | None, ip: str) -> User:
+    """Create a local account; raise ValidationFailed/Conflict naming the field at fault."""
+    email = normalize_email(email)
+    check_username(username)
+    check_password(password)
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict(_l("An account with this e-mail address already exists."), field="email")
+    if db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+        raise Conflict(_l("This username is taken."), field="username")
+    user = new_user(
+        tenant_name=(tenant_name or "").strip() or None,
+        email=email, username=username, display_name=username, password_hash=hash_password(password),
+    )
+    db.session.flush()
+    audit.record("auth.register", ip=ip, actor=user, target=email, details={"method": "local", "admin": user.is_admin})
+    db.session.commit()
+    return user
+
+
+def authenticate(*, login: str, password: str, ip: str) -> User:
+    """Check an e-mail-or-username and password; audit either way."""
+    login = (login or "").strip()
+    column = User.email if "@" in login else func.lower(User.username)
+    user = db.session.scalar(select(User).where(column == login.lower()))
+    if not verify_password(user.password_hash if user else None, password or ""):
+        audit.record_now("auth.login", ip=ip, actor=user, actor_label=login[:320], outcome="failure",
+                         details={"method": "local", "reason": "bad_credentials"})
+        raise AuthenticationFailed(_l("Wrong e-mail/username or password."))
+    if not user.active:
+        audit.record_now("auth.login", ip=ip, actor=user, outcome="failure",
+                         details={"method": "local", "reason": "inactive"})
+        raise Forbidden(_l("This account has been deactivated. Ask an administrator to reactivate it."))
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    mark_signed_in(user, ip=ip, method="local")
+    return user
+
+
+def mark_signed_in(user: User, *, ip: str, method: str) -> None:
+    user.last_login_at = utcnow()
+    audit.record("auth.login", ip=ip, actor=user, details={"method": method})
+    db.session.commit()
+
+
+def record_logout(user: User, *, ip: str) -> None:
+    audit.record_now("auth.logout", ip=ip, actor=user)
+
+
+def set_locale(user: User, locale: str) -> None:
+    user.locale = locale
+    db.session.commit()
+
+
+def create_user_cli(*, email: str, password: str, username: str | None, admin: bool,
+                    logins: dict[str, str]) -> User:
+    """`flask users create`: a local account, optionally admin, with pre-provisioned identities."""
+    from webapp.accounts.identities import reserve_login
+
+    email = normalize_email(email)
+    check_password(password)
+    if username:
+        check_username(username)
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict(_l("An account with this e-mail address already exists."), field="email")
+    if username and db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+        raise Conflict(_l("This username is taken."), field="username")
+    user = new_user(email=email, username=username, display_name=username or email.split("@")[0],
+                    password_hash=hash_password(password), is_admin=admin)
+    for platform, login in logins.items():
+        reserve_login(user, platform, login)
+    db.session.flush()
+    audit.record("admin.user.create", ip="cli", actor_label="cli", target=email,
+                 details={"admin": user.is_admin, "identities": sorted(i.user_key for i in user.identities)})
+    db.session.commit()
+    return user
+
+
+# --- Admin: find, activate, promote -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    q: str = ""
+    active: bool | None = None
+    admin: bool | None = None
+    platform: str = ""  # github / gitlab / local
+
+
+def search_users(filters: UserFilter, page: int, per_page: int):
+    query = select(User).order_by(User.created_at.desc(), User.id)
+    if filters.q:
+        needle = f"%{filters.q.strip().lower()}%"
+        query = query.where(or_(
+            func.lower(User.email).like(needle), func.lower(User.username).like(needle),
+            func.lower(User.display_name).like(needle),
+            User.identities.any(Identity.login_key.like(needle)),
+        ))
+    if filters.active is not None:
+        query = query.where(User.active.is_(filters.active))
+    if filters.admin is not None:
+        query = query.where(User.is_admin.is_(filters.admin))
+    if filters.platform in PLATFORMS:
+        query = query.where(User.identities.any(Identity.platform == filters.platform))
+    elif filters.platform == "local":
+        query = query.where(User.password_hash.isnot(None))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def get_user(user_id) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_l("No such user."))
+    return user
+
+
+def _active_admin_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(User).where(User.is_admin.is_(True), User.active.is_(True)))
+
+
+def _require_admin(actor: User) -> None:
+    if not (actor and actor.is_admin and actor.active):
+        raise Forbidden(_l("Only administrators can do this."))
+
+
+def set_active(actor: User, user_id, active: bool, *, ip: str) -> User:
+    _require_admin(actor)
+    user = get_user(user_id)
+    if user.active == active:
+        return user
+    if not active and user.is_admin and _active_admin_count() <= 1:
+        raise Conflict(_l("You cannot deactivate the last active administrator."))
+    user.active = active
+    audit.record("admin.user.activate" if active else "admin.user.deactivate", ip=ip, actor=actor,
+                 target=audit.actor_label_for(user))
+    db.session.commit()
+    return user
+
+
+def set_admin(actor: User, user_id, admin: bool, *, ip: str) -> User:
+    _require_admin(actor)
+    user = get_user(user_id)
+    if user.is_admin == admin:
+        return user
+    if not admin and user.active and _active_admin_count() <= 1:
+        raise Conflict(_l("You cannot remove the last administrator. Make someone else an administrator first."))
+    user.is_admin = admin
+    audit.record("admin.user.grant_admin" if admin else "admin.user.revoke_admin", ip=ip, actor=actor,
+                 target=audit.actor_label_for(user))
+    db.session.commit()
+    return user

@@ -1,0 +1,27 @@
+"""Starting and ending a browser session (Flask-Login), with session rotation at sign-in."""
+
+from flask import session
+from flask_login import login_user, logout_user
+
+from webapp.net import is_safe_next
+
+KEPT_ACROSS_LOGIN = ("lang",)
+
+
+def start_session(user, *, remember: bool = False) -> None:
+    """Drop everything the anonymous session held (fixation defence), keep the language choice."""
+    kept = {k: session[k] for k in KEPT_ACROSS_LOGIN if k in session}
+    session.clear()
+    session.update(kept)
+    login_user(user, remember=remember, fresh=True)
+
+
+def end_session() -> None:
+    kept = {k: session[k] for k in KEPT_ACROSS_LOGIN if k in session}
+    logout_user()
+    session.clear()
+    session.update(kept)
+
+
+def safe_next(target: str | None, default: str) -> str:
+    return target if is_safe_next(target) else default

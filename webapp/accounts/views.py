@@ -1,0 +1,72 @@
+"""Sign-in, registration and sign-out pages."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from webapp.accounts import service
+from webapp.accounts.forms import LoginForm, RegisterForm
+from webapp.accounts.sessions import end_session, safe_next, start_session
+from webapp.errors import DomainError
+from webapp.extensions import limiter
+from webapp.net import client_ip
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+def auth_rate_limit() -> str:
+    return current_app.config["AUTH_RATE_LIMIT"]
+
+
+def _enabled_providers():
+    return [p for p in current_app.config["OAUTH_PROVIDERS"].values() if p.configured]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(auth_rate_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        try:
+            user = service.authenticate(login=form.login.data, password=form.password.data, ip=client_ip())
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            start_session(user, remember=form.remember.data)
+            return redirect(safe_next(form.next.data, url_for("dashboard.index")))
+    status = 422 if form.has_errors else 200
+    return render_template("auth/login.html", form=form, providers=_enabled_providers(),
+                           registration_open=current_app.config["REGISTRATION_OPEN"]), status
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(auth_rate_limit, methods=["POST"])
+def register():
+    if not current_app.config["REGISTRATION_OPEN"]:
+        flash(_("Registration is closed on this instance. Ask an administrator for an account."), "warning")
+        return redirect(url_for(".login"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = service.register_local(email=form.email.data, username=form.username.data,
+                                          password=form.password.data, tenant_name=form.tenant_name.data,
+                                          ip=client_ip())
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            start_session(user)
+            flash(_("Welcome to AgentDesk, %(name)s!", name=user.label), "success")
+            return redirect(url_for("dashboard.index"))
+    status = 422 if form.has_errors else 200
+    return render_template("auth/register.html", form=form, providers=_enabled_providers()), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    service.record_logout(current_user._get_current_object(), ip=client_ip())
+    end_session()
+    flash(_("You have been signed out."), "info")
+    return redirect(url_for(".login"))

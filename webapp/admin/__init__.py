@@ -1,0 +1,1 @@
+"""Instance administration pages: users and the audit log."""

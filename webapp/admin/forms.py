@@ -1,0 +1,17 @@
+"""Admin forms: pre-provisioning an identity, and the bare CSRF-carrying action form."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from webapp.forms import DomainForm
+
+
+class ActionForm(DomainForm):
+    """A POST with nothing but its CSRF token (activate, promote ...)."""
+
+
+class PreprovisionForm(DomainForm):
+    platform = SelectField(_l("Platform"), choices=[("github", "GitHub"), ("gitlab", "GitLab")])
+    login = StringField(_l("Login"), validators=[DataRequired(message=_l("This field is required.")), Length(max=255)],
+                        description=_l("The person's login on GitHub or GitLab; their first sign-in claims it."))

@@ -1,0 +1,97 @@
+"""Admin → Users: search, filter, paginate, activate, promote, pre-provision (HTMX)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from webapp.accounts import identities, service
+from webapp.admin.forms import ActionForm, PreprovisionForm
+from webapp.errors import DomainError
+from webapp.htmx import is_fragment_request, render_page_or_fragment
+from webapp.net import client_ip
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@login_required
+def require_admin():
+    if not current_user.is_admin:
+        abort(403)
+
+
+def _tristate(value: str | None) -> bool | None:
+    return {"yes": True, "no": False}.get(value or "")
+
+
+def _user_filter() -> service.UserFilter:
+    args = request.args
+    return service.UserFilter(q=args.get("q", "")[:200], active=_tristate(args.get("active")),
+                              admin=_tristate(args.get("admin")), platform=args.get("platform", ""))
+
+
+@bp.get("/users")
+def users():
+    page = request.args.get("page", 1, type=int)
+    pagination = service.search_users(_user_filter(), page, current_app.config["ADMIN_PAGE_SIZE"])
+    return render_page_or_fragment("admin/users.html", "admin/_users_table.html", pagination=pagination,
+                                   args=request.args, action_form=ActionForm(), form=PreprovisionForm())
+
+
+def _row_or_redirect(user, error: DomainError | None = None):
+    if is_fragment_request():
+        response = make_response(render_template("admin/_user_row.html", user=user, action_form=ActionForm(),
+                                                 row_error=error.message if error else None), 409 if error else 200)
+        response.vary.add("HX-Request")
+        return response
+    if error:
+        flash(str(error.message), "error")
+    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
+                    else url_for(".users"))
+
+
+def _change(apply):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        return _row_or_redirect(apply())
+    except DomainError as error:
+        if error.status == 404:
+            abort(404)
+        return _row_or_redirect(service.get_user(request.view_args["user_id"]), error)
+
+
+@bp.post("/users/<uuid:user_id>/active/<int:value>")
+def set_active(user_id, value: int):
+    return _change(lambda: service.set_active(current_user, user_id, bool(value), ip=client_ip()))
+
+
+@bp.post("/users/<uuid:user_id>/admin/<int:value>")
+def set_admin(user_id, value: int):
+    return _change(lambda: service.set_admin(current_user, user_id, bool(value), ip=client_ip()))
+
+
+@bp.post("/users/preprovision")
+def preprovision():
+    form = PreprovisionForm()
+    if form.validate_on_submit():
+        try:
+            user = identities.preprovision(current_user, form.platform.data, form.login.data, ip=client_ip())
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            message = _("%(user_id)s is reserved; agents can be served before the person signs in.",
+                        user_id=user.identities[0].user_key)
+            if not is_fragment_request():
+                flash(message, "success")
+                return redirect(url_for(".users"))
+            response = make_response(render_template("admin/_preprovision_form.html", form=PreprovisionForm(
+                formdata=None), notice=message))
+            response.headers["HX-Trigger"] = "users-changed"
+            return response
+    if is_fragment_request():
+        return render_template("admin/_preprovision_form.html", form=form), 422
+    page = service.search_users(service.UserFilter(), 1, current_app.config["ADMIN_PAGE_SIZE"])
+    return render_template("admin/users.html", pagination=page, args={}, action_form=ActionForm(), form=form), 422

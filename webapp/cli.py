@@ -1,0 +1,30 @@
+"""Flask CLI commands, in exactly the forms DESIGN.md lists."""
+
+import click
+from flask.cli import AppGroup
+
+from webapp.errors import DomainError
+
+users_cli = AppGroup("users", help="Manage user accounts.")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--password", required=True, help="At least 8 characters with upper, lower and a digit.")
+@click.option("--username", default=None, help="Login name (3-100 letters, digits, underscores).")
+@click.option("--admin", is_flag=True, help="Make the user an instance administrator.")
+@click.option("--github", "github_login", default=None, help="Pre-provision this GitHub login for the user.")
+@click.option("--gitlab", "gitlab_login", default=None, help="Pre-provision this GitLab login for the user.")
+def create_user(email, password, username, admin, github_login, gitlab_login):
+    """Create a local account, optionally with GitHub/GitLab identities."""
+    from webapp.accounts import service
+
+    logins = {p: login for p, login in (("github", github_login), ("gitlab", gitlab_login)) if login}
+    try:
+        user = service.create_user_cli(email=email, password=password, username=username, admin=admin, logins=logins)
+    except DomainError as error:
+        field = f"{error.field}: " if error.field else ""
+        raise click.ClickException(f"{field}{error.message}") from None
+    roles = "admin" if user.is_admin else "user"
+    identities = ", ".join(i.user_key for i in user.identities) or "no identities"
+    click.echo(f"Created {roles} {user.email} ({identities}) id={user.id}")

@@ -1,0 +1,172 @@
+"""Settings read from the environment: the one place that looks at os.environ."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ENVIRONMENTS = ("development", "testing", "production")
+DEFAULT_SQLITE_NAME = "agentdesk.db"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable instance."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_secret(instance_path: Path, name: str, generate) -> str:
+    """Read a development secret from instance/, creating it (mode 600) on first use."""
+    path = instance_path / name
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = generate()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value
+
+
+def normalize_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for any PostgreSQL URL, whatever scheme it was given with."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def parse_admin_users(value: str) -> frozenset[tuple[str, str]]:
+    """`github:alice,gitlab:bob` -> {("github", "alice"), ("gitlab", "bob")}, logins lower-cased."""
+    pairs = set()
+    for item in value.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        platform, sep, login = item.partition(":")
+        platform = platform.strip().lower()
+        if not sep or platform not in ("github", "gitlab") or not login.strip():
+            raise ConfigError(f"ADMIN_USERS entry {item!r} is not platform:login (platform github or gitlab)")
+        pairs.add((platform, login.strip().lower()))
+    return frozenset(pairs)
+
+
+@dataclass(frozen=True)
+class OAuthProviderSettings:
+    """What Authlib needs to talk to one GitHub or GitLab instance."""
+
+    name: str
+    client_id: str
+    client_secret: str
+    authorize_url: str
+    access_token_url: str
+    api_base_url: str
+    scope: str
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+
+def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from the environment (and test overrides)."""
+    env = dict(os.environ if env is None else env)
+    overrides = overrides or {}
+    instance_path = Path(instance_path)
+    app_env = overrides.get("APP_ENV") or env.get("APP_ENV", "development")
+    if app_env not in ENVIRONMENTS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {app_env!r}")
+    production = app_env == "production"
+
+    secret_key = env.get("SECRET_KEY", "")
+    if not secret_key:
+        if production:
+            raise ConfigError("SECRET_KEY must be set in production (at least 32 random characters)")
+        secret_key = _instance_secret(instance_path, "secret_key", lambda: secrets.token_urlsafe(48))
+    elif production and (len(secret_key) < 32 or secret_key.lower() in {"change-me", "changeme", "secret", "dev"}):
+        raise ConfigError("SECRET_KEY is too short or a placeholder; use at least 32 random characters")
+
+    encryption_keys = env.get("ENCRYPTION_KEYS", "")
+    if not encryption_keys:
+        if production:
+            raise ConfigError("ENCRYPTION_KEYS must be set in production (comma-separated Fernet keys, newest first)")
+        encryption_keys = _instance_secret(instance_path, "encryption_keys", lambda: Fernet.generate_key().decode())
+
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / DEFAULT_SQLITE_NAME}"
+
+    github_base = env.get("GITHUB_BASE_URL", "https://github.com").rstrip("/")
+    gitlab_base = env.get("GITLAB_BASE_URL", "https://gitlab.com").rstrip("/")
+    providers = {
+        "github": OAuthProviderSettings(
+            name="github",
+            client_id=env.get("GITHUB_CLIENT_ID", ""),
+            client_secret=env.get("GITHUB_CLIENT_SECRET", ""),
+            authorize_url=f"{github_base}/login/oauth/authorize",
+            access_token_url=f"{github_base}/login/oauth/access_token",
+            api_base_url=env.get("GITHUB_API_URL", "https://api.github.com").rstrip("/") + "/",
+            scope="read:user user:email",
+        ),
+        "gitlab": OAuthProviderSettings(
+            name="gitlab",
+            client_id=env.get("GITLAB_CLIENT_ID", ""),
+            client_secret=env.get("GITLAB_CLIENT_SECRET", ""),
+            authorize_url=f"{gitlab_base}/oauth/authorize",
+            access_token_url=f"{gitlab_base}/oauth/token",
+            api_base_url=f"{gitlab_base}/api/v4/",
+            scope="read_user",
+        ),
+    }
+
+    config = {
+        "APP_ENV": app_env,
+        "SECRET_KEY": secret_key,
+        "ENCRYPTION_KEYS": [k.strip() for k in encryption_keys.split(",") if k.strip()],
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "OAUTH_PROVIDERS": providers,
+        "ADMIN_USERS": parse_admin_users(env.get("ADMIN_USERS", "")),
+        "REGISTRATION_OPEN": _bool(env.get("REGISTRATION_OPEN"), True),
+        "ASSET_MODE": env.get("ASSET_MODE", "cdn"),
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0") or 0),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
+        # Rate limiting (Flask-Limiter).
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "AUTH_RATE_LIMIT": env.get("AUTH_RATE_LIMIT", "10 per minute"),
+        # Languages.
+        "LANGUAGES": ("ja", "en"),
+        "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "ja"),
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        # Cookies: Secure everywhere but plain-HTTP development.
+        "SESSION_COOKIE_NAME": "agentdesk_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": app_env != "development",
+        "REMEMBER_COOKIE_NAME": "agentdesk_remember",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": app_env != "development",
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
+        "ADMIN_PAGE_SIZE": 20,
+        # Argon2id, RFC 9106's second recommended profile (64 MiB, 3 passes).
+        "ARGON2_PARAMS": {"time_cost": 3, "memory_cost": 64 * 1024, "parallelism": 4},
+    }
+    if app_env == "testing":
+        config["SESSION_COOKIE_SECURE"] = False
+        config["REMEMBER_COOKIE_SECURE"] = False
+        # Still Argon2id, cheap enough for a suite that registers hundreds of users.
+        config["ARGON2_PARAMS"] = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+    config.update(overrides)
+    if config["ASSET_MODE"] not in ("cdn", "local"):
+        raise ConfigError("ASSET_MODE must be 'cdn' or 'local'")
+    return config

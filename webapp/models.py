@@ -1,0 +1,4 @@
+"""Import every model so that metadata is complete for Alembic and relationships resolve."""
+
+from webapp.accounts.models import Identity, Tenant, User  # noqa: F401
+from webapp.audit.models import AuditEvent  # noqa: F401
