@@ -109,7 +109,10 @@ def app(app_env):
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """A browser that prefers English; i18n tests ask for Japanese explicitly."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
 
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')

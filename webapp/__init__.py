@@ -29,7 +29,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from webapp import models, sqlite  # noqa: F401  (every model for Alembic; SQLite pragmas)
     from webapp.accounts import oauth as oauth_views
-    from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate, oauth
+    from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate
     from webapp.i18n import select_locale
 
     db.init_app(app)
@@ -37,7 +37,6 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
-    oauth.init_app(app)
     oauth_views.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -1,6 +1,5 @@
 """Unbound extension instances; create_app() binds them to an application."""
 
-from authlib.integrations.flask_client import OAuth
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
@@ -25,5 +24,4 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-oauth = OAuth()
 limiter = Limiter(key_func=client_ip, default_limits=[])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -12,7 +13,7 @@ from webapp.accounts.identities import PLATFORM_NAMES, ProviderProfile, sign_in_
 from webapp.accounts.sessions import safe_next, start_session
 from webapp.audit import service as audit
 from webapp.errors import DomainError
-from webapp.extensions import limiter, oauth
+from webapp.extensions import limiter
 from webapp.net import client_ip
 
 bp = Blueprint("oauth", __name__, url_prefix="/auth")
@@ -23,11 +24,15 @@ TIMEOUT_SECONDS = 10
 
 
 def init_app(app) -> None:
-    """Register each configured provider with Authlib."""
+    """Register each configured provider with an Authlib registry of this app's own.
+
+    Authlib caches clients on the registry, so one registry per app keeps each app's URLs.
+    """
+    registry = app.extensions["agentdesk.oauth"] = OAuth(app)
     for settings in app.config["OAUTH_PROVIDERS"].values():
         if not settings.configured:
             continue
-        oauth.register(
+        registry.register(
             settings.name,
             client_id=settings.client_id,
             client_secret=settings.client_secret,
@@ -35,7 +40,6 @@ def init_app(app) -> None:
             access_token_url=settings.access_token_url,
             api_base_url=settings.api_base_url,
             client_kwargs={"scope": settings.scope, "code_challenge_method": "S256", "timeout": TIMEOUT_SECONDS},
-            overwrite=True,
         )
 
 
@@ -43,7 +47,7 @@ def _client(platform: str):
     settings = current_app.config["OAUTH_PROVIDERS"].get(platform)
     if settings is None or not settings.configured:
         abort(404)
-    return oauth.create_client(platform)
+    return current_app.extensions["agentdesk.oauth"].create_client(platform)
 
 
 def _profile(platform: str, client, token) -> ProviderProfile:
