@@ -2,10 +2,18 @@
 
 import click
 from flask.cli import AppGroup
+from flask_babel import force_locale
 
 from webapp.errors import DomainError
 
 users_cli = AppGroup("users", help="Manage user accounts.")
+
+
+def cli_message(error: DomainError) -> str:
+    """Operators read the terminal in English, whatever the instance's default page language."""
+    with force_locale("en"):
+        field = f"{error.field}: " if error.field else ""
+        return f"{field}{error.message}"
 
 
 @users_cli.command("create")
@@ -23,8 +31,7 @@ def create_user(email, password, username, admin, github_login, gitlab_login):
     try:
         user = service.create_user_cli(email=email, password=password, username=username, admin=admin, logins=logins)
     except DomainError as error:
-        field = f"{error.field}: " if error.field else ""
-        raise click.ClickException(f"{field}{error.message}") from None
+        raise click.ClickException(cli_message(error)) from None
     roles = "admin" if user.is_admin else "user"
     identities = ", ".join(i.user_key for i in user.identities) or "no identities"
     click.echo(f"Created {roles} {user.email} ({identities}) id={user.id}")

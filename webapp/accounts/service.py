@@ -61,8 +61,8 @@ def new_user(*, tenant_name: str | None = None, **fields) -> User:
     label = tenant_name or fields.get("username") or fields.get("email") or fields.get("display_name") or "personal"
     tenant = Tenant(name=(tenant_name or label)[:200], is_personal=not tenant_name)
     first = _no_users_yet()
-    user = User(tenant=tenant, is_admin=first or fields.pop("is_admin", False),
-                role="ADMIN" if first else "OPERATOR", **fields)
+    requested_admin = fields.pop("is_admin", False)
+    user = User(tenant=tenant, is_admin=first or requested_admin, role="ADMIN" if first else "OPERATOR", **fields)
     db.session.add(user)
     return user
 
