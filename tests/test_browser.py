@@ -1,0 +1,161 @@
+"""End to end in Debian's Chromium (Playwright): what a person does in the first five minutes.
+
+Screenshots land in tests/artifacts/ for a human to look at.
+"""
+
+import threading
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from werkzeug.serving import make_server
+
+from tests.conftest import ARTIFACTS, PASSWORD
+from tests.fake_idp import ProviderUser
+from webapp import create_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_app(app_env):
+    from tests.conftest import _wipe
+
+    app = create_app(env=app_env)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    yield app
+    server.shutdown()
+    _wipe(app)
+
+
+@pytest.fixture
+def page(browser, live_app, request):
+    context = browser.new_context(locale="en-US", base_url=live_app.config["LIVE_URL"],
+                                  viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    problems = []
+    # Documents answered 4xx on purpose (a form with errors is a 422) log "Failed to load resource";
+    # sub-resources are checked by status instead.
+    page.on("console", lambda msg: problems.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
+            if r.request.resource_type in ("script", "stylesheet", "image", "font") and r.status >= 400 else None)
+    yield page
+    context.close()
+    # A CSP violation, a script error, a missing asset or an SRI mismatch shows up here.
+    assert problems == []
+
+
+def shot(page, name: str, request) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    backend = request.node.callspec.params.get("database_url", "db")
+    page.screenshot(path=str(ARTIFACTS / f"{name}-{backend}.png"), full_page=True)
+
+
+def register_in_browser(page, email, username):
+    page.goto("/auth/register")
+    page.fill("#email", email)
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.fill("#confirm", PASSWORD)
+    page.click("button[type=submit].btn-primary")
+
+
+def test_first_user_registers_and_lands_on_the_dashboard(page, request):
+    page.goto("/")
+    expect(page).to_have_url("/auth/login?next=%2F")
+    shot(page, "login", request)
+    page.click("text=Create an account")
+    page.fill("#email", "not-an-email")
+    page.click("button[type=submit].btn-primary")
+    expect(page.locator("#email-error")).to_contain_text("valid e-mail")
+    shot(page, "register-errors", request)
+    register_in_browser(page, "admin@example.com", "admin")
+    expect(page.locator("h1")).to_have_text("Welcome, admin")
+    expect(page.locator(".badge-admin")).to_have_text("Administrator")
+    shot(page, "dashboard", request)
+
+
+def test_sign_in_through_fake_github(page, idp, request):
+    idp.sign_in("github", ProviderUser(4242, "octo-browser", "Octo Browser"))
+    page.goto("/auth/login")
+    page.click("text=Sign in with GitHub")
+    expect(page.locator("h1")).to_have_text("Welcome, Octo Browser")
+    expect(page.locator(".identities")).to_contain_text("octo-browser")
+    expect(page.locator("a", has_text="Link GitLab")).to_be_visible()
+
+
+def test_admin_finds_and_deactivates_a_user_without_a_reload(page, live_app, request):
+    register_in_browser(page, "admin@example.com", "admin")
+    expect(page.locator("h1")).to_have_text("Welcome, admin")
+    runner = live_app.test_cli_runner()
+    for name in ("bob", "carol", "dave"):
+        assert runner.invoke(args=["users", "create", f"{name}@example.com", "--password", PASSWORD,
+                                   "--username", name]).exit_code == 0
+    page.click("nav >> text=Users")
+    expect(page.locator("#users-table .count")).to_have_text("4 users")
+    page.evaluate("window.__noReload = true")
+    page.fill("#q", "bob")
+    expect(page.locator("#users-table .count")).to_have_text("1 user")
+    expect(page).to_have_url("/admin/users?q=bob&active=&admin=&platform=")
+    row = page.locator("tr", has_text="bob@example.com")
+    row.locator("button", has_text="Deactivate").click()
+    expect(row.locator(".badge-off")).to_have_text("Deactivated")
+    expect(row.locator("button", has_text="Activate")).to_be_visible()
+    page.select_option("select[name=active]", "no")
+    expect(page.locator("#users-table .count")).to_have_text("1 user")
+    # The last admin cannot demote themselves: the row says why, in place.
+    page.select_option("select[name=active]", "")
+    page.fill("#q", "admin")
+    admin_row = page.locator("tr", has_text="admin@example.com")
+    admin_row.locator("button", has_text="Revoke admin").click()
+    expect(admin_row.locator(".flash-error")).to_contain_text("last administrator")
+    assert page.evaluate("window.__noReload") is True
+    page.fill("#q", "")
+    expect(page.locator("#users-table .count")).to_have_text("4 users")
+    shot(page, "admin-users", request)
+    page.click("nav >> text=Audit log")
+    expect(page.locator("#events-table")).to_contain_text("admin.user.deactivate")
+    shot(page, "audit-log", request)
+
+
+def test_reserve_a_login_refreshes_the_table(page, request):
+    register_in_browser(page, "admin@example.com", "admin")
+    page.goto("/admin/users")
+    page.fill("#login", "bad login!")
+    page.click("#preprovision button[type=submit]")
+    expect(page.locator("#preprovision #login-error")).to_contain_text("exactly as on GitHub")
+    page.fill("#login", "hubot")
+    page.click("#preprovision button[type=submit]")
+    expect(page.locator("#preprovision .flash-success")).to_contain_text("github:hubot is reserved")
+    expect(page.locator("#users-table")).to_contain_text("github:hubot")
+
+
+def test_language_switch(page, request):
+    page.goto("/auth/login")
+    expect(page.locator("h1")).to_have_text("Sign in to AgentDesk")
+    page.click("button[lang=ja]")
+    expect(page.locator("h1")).to_have_text("AgentDesk にサインイン")
+    expect(page.locator("html")).to_have_attribute("lang", "ja")
+    shot(page, "login-ja", request)
+    register_in_browser(page, "admin@example.com", "admin")
+    expect(page.locator("h1")).to_have_text("ようこそ、admin さん")
+    page.goto("/admin/users")
+    shot(page, "admin-users-ja", request)
+    page.click("button[lang=en]")
+    expect(page.locator("h1")).to_have_text("Users")
