@@ -140,3 +140,18 @@ def test_internal_server_error_has_no_retry_after(app):
     from webapp.error_pages import _retry_after
 
     assert _retry_after(InternalServerError()) is None
+
+
+def test_health_reports_the_database(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json == {"status": "healthy", "components": {"database": "ok"}}
+
+
+def test_health_is_503_when_the_database_is_gone(app_env, tmp_path):
+    from webapp import create_app
+
+    app_env["DATABASE_URL"] = f"sqlite:///{tmp_path}/missing-dir/nope.db"
+    response = create_app(env=app_env).test_client().get("/health")
+    assert response.status_code == 503
+    assert response.json == {"status": "unhealthy", "components": {"database": "unavailable"}}

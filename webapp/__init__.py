@@ -69,10 +69,11 @@ def register_blueprints(app: Flask) -> None:
     from webapp.accounts.oauth import bp as oauth_bp
     from webapp.accounts.views import bp as auth_bp
     from webapp.admin.views import bp as admin_bp
+    from webapp.api.health import bp as health_bp
     from webapp.audit.views import bp as audit_bp
     from webapp.dashboard.views import bp as dashboard_bp
 
-    for bp in (auth_bp, oauth_bp, dashboard_bp, admin_bp, audit_bp):
+    for bp in (auth_bp, oauth_bp, dashboard_bp, admin_bp, audit_bp, health_bp):
         app.register_blueprint(bp)
 
 
