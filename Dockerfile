@@ -14,7 +14,7 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-RUN pybabel compile -d webapp/translations -f -q \
+RUN pybabel compile -d webapp/translations \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin agentdesk \
     && mkdir -p /app/instance \
     && chown -R agentdesk /app/instance

@@ -31,7 +31,7 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 
 # Compile the Japanese (and English) catalogues.
 translations: install
-	$(BIN)/pybabel compile --use-fuzzy -d webapp/translations -f -q
+	$(BIN)/pybabel compile -d webapp/translations
 
 # Re-extract messages after changing user-facing text, then translate the new entries.
 messages: install

@@ -178,6 +178,22 @@ def test_login_is_rate_limited_with_a_friendly_page(client):
     assert client.get("/auth/login").status_code == 200
 
 
+def test_registration_is_rate_limited_too(client, app):
+    token = csrf_token(client)
+    for n in range(10):
+        client.post("/auth/register", data={"email": "bad", "csrf_token": token})
+    response = client.post("/auth/register", data={"email": "ok@example.com", "username": "okay", "password": PASSWORD,
+                                                   "confirm": PASSWORD, "csrf_token": token})
+    assert response.status_code == 429 and "Too many attempts" in response.get_data(as_text=True)
+    assert users_by_email(app) == {}
+
+
+def test_empty_sign_in_form_marks_both_fields(client):
+    response = post(client, "/auth/login", {"login": "", "password": ""})
+    assert response.status_code == 422
+    assert field_errors(response) == {"login": "This field is required.", "password": "This field is required."}
+
+
 def test_registration_can_be_closed(app_env, migrated):
     from webapp import create_app
 

@@ -57,8 +57,9 @@ def _profile(platform: str, client, token) -> ProviderProfile:
     login = data.get("login") if platform == "github" else data.get("username")
     if not data.get("id") or not login:
         raise ValueError("provider user endpoint returned no id/login")
-    return ProviderProfile(platform=platform, provider_user_id=str(data["id"]), login=str(login),
-                           name=str(data.get("name") or ""), email=str(data.get("email") or ""))
+    email = str(data.get("email") or "")
+    return ProviderProfile(platform=platform, provider_user_id=str(data["id"])[:64], login=str(login)[:255],
+                           name=str(data.get("name") or "")[:200], email=email if len(email) <= 320 else "")
 
 
 @bp.get("/<platform>/login")

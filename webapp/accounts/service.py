@@ -191,29 +191,32 @@ def _require_admin(actor: User) -> None:
         raise Forbidden(_l("Only administrators can do this."))
 
 
-def set_active(actor: User, user_id, active: bool, *, ip: str) -> User:
+# Each flag an admin can flip: (audit action when set, when cleared, refusal when it would leave no admin).
+_FLAGS = {
+    "active": ("admin.user.activate", "admin.user.deactivate",
+               _l("You cannot deactivate the last active administrator.")),
+    "is_admin": ("admin.user.grant_admin", "admin.user.revoke_admin",
+                 _l("You cannot remove the last administrator. Make someone else an administrator first.")),
+}
+
+
+def _set_flag(actor: User, user_id, flag: str, value: bool, ip: str) -> User:
     _require_admin(actor)
     user = get_user(user_id)
-    if user.active == active:
+    if getattr(user, flag) == value:
         return user
-    if not active and user.is_admin and _active_admin_count() <= 1:
-        raise Conflict(_l("You cannot deactivate the last active administrator."))
-    user.active = active
-    audit.record("admin.user.activate" if active else "admin.user.deactivate", ip=ip, actor=actor,
-                 target=audit.actor_label_for(user))
+    set_action, clear_action, last_admin_message = _FLAGS[flag]
+    if not value and user.is_admin and user.active and _active_admin_count() <= 1:
+        raise Conflict(last_admin_message)
+    setattr(user, flag, value)
+    audit.record(set_action if value else clear_action, ip=ip, actor=actor, target=audit.actor_label_for(user))
     db.session.commit()
     return user
+
+
+def set_active(actor: User, user_id, active: bool, *, ip: str) -> User:
+    return _set_flag(actor, user_id, "active", active, ip)
 
 
 def set_admin(actor: User, user_id, admin: bool, *, ip: str) -> User:
-    _require_admin(actor)
-    user = get_user(user_id)
-    if user.is_admin == admin:
-        return user
-    if not admin and user.active and _active_admin_count() <= 1:
-        raise Conflict(_l("You cannot remove the last administrator. Make someone else an administrator first."))
-    user.is_admin = admin
-    audit.record("admin.user.grant_admin" if admin else "admin.user.revoke_admin", ip=ip, actor=actor,
-                 target=audit.actor_label_for(user))
-    db.session.commit()
-    return user
+    return _set_flag(actor, user_id, "is_admin", admin, ip)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
+from webapp.access import admin_only
 from webapp.accounts import identities, service
 from webapp.admin.forms import ActionForm, PreprovisionForm
 from webapp.errors import DomainError
@@ -14,12 +15,7 @@ from webapp.net import client_ip
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-
-@bp.before_request
-@login_required
-def require_admin():
-    if not current_user.is_admin:
-        abort(403)
+admin_only(bp)
 
 
 def _tristate(value: str | None) -> bool | None:

@@ -2,20 +2,15 @@
 
 from datetime import date
 
-from flask import Blueprint, abort, current_app, request
-from flask_login import current_user, login_required
+from flask import Blueprint, current_app, request
 
+from webapp.access import admin_only
 from webapp.audit import service
 from webapp.htmx import render_page_or_fragment
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 
-
-@bp.before_request
-@login_required
-def require_admin():
-    if not current_user.is_admin:
-        abort(403)
+admin_only(bp)
 
 
 def _date(value: str | None) -> date | None:
