@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp import config as config_module
+from webapp import logs
 
 
 def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(config_module.load(app.instance_path, env=env, overrides=overrides))
-    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(app.config["LOG_LEVEL"])
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
@@ -28,6 +28,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from webapp import models, sqlite  # noqa: F401  (every model for Alembic; SQLite pragmas)
+    from webapp import crypto
     from webapp.accounts import oauth as oauth_views
     from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate
     from webapp.i18n import select_locale
@@ -38,6 +39,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     oauth_views.init_app(app)
+    crypto.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
@@ -70,10 +72,11 @@ def register_blueprints(app: Flask) -> None:
     from webapp.accounts.views import bp as auth_bp
     from webapp.admin.views import bp as admin_bp
     from webapp.api.health import bp as health_bp
+    from webapp.api.llm import bp as api_llm_bp
     from webapp.audit.views import bp as audit_bp
     from webapp.dashboard.views import bp as dashboard_bp
 
-    for bp in (auth_bp, oauth_bp, dashboard_bp, admin_bp, audit_bp, health_bp):
+    for bp in (auth_bp, oauth_bp, dashboard_bp, admin_bp, audit_bp, health_bp, api_llm_bp):
         app.register_blueprint(bp)
 
 
@@ -98,6 +101,7 @@ def register_template_context(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from webapp.cli import users_cli
+    from webapp.cli import keys_cli, tokens_cli, users_cli
 
-    app.cli.add_command(users_cli)
+    for group in (users_cli, tokens_cli, keys_cli):
+        app.cli.add_command(group)

@@ -35,3 +35,46 @@ def create_user(email, password, username, admin, github_login, gitlab_login):
     roles = "admin" if user.is_admin else "user"
     identities = ", ".join(i.user_key for i in user.identities) or "no identities"
     click.echo(f"Created {roles} {user.email} ({identities}) id={user.id}")
+
+
+tokens_cli = AppGroup("tokens", help="Manage machine tokens.")
+
+
+@tokens_cli.command("create")
+@click.option("--kind", type=click.Choice(["service", "widget", "usage", "personal"]), required=True)
+@click.option("--name", required=True, help="What the token is for, e.g. 'ci-agent'.")
+@click.option("--user", "user_email", default=None, help="Owner's e-mail (required for personal tokens).")
+@click.option("--expires-in-days", type=int, default=None, help="Optional lifetime; none by default.")
+def create_token(kind, name, user_email, expires_in_days):
+    """Mint a token; the raw value is printed once, as the last line."""
+    from sqlalchemy import select
+
+    from webapp.accounts.models import User
+    from webapp.extensions import db
+    from webapp.tokens import service
+
+    owner = None
+    if user_email:
+        owner = db.session.scalar(select(User).where(User.email == user_email.strip().lower()))
+        if owner is None:
+            raise click.ClickException(f"No user with e-mail {user_email}")
+    try:
+        token, raw = service.create_token(None, kind=kind, name=name, owner=owner, expires_in_days=expires_in_days,
+                                          ip="cli")
+    except DomainError as error:
+        raise click.ClickException(cli_message(error)) from None
+    click.echo(f"Created {kind} token '{token.name}' ({token.prefix}…), scopes: {', '.join(token.scopes) or 'none'}."
+               " Store it now: it is not shown again.", err=True)
+    click.echo(raw)
+
+
+keys_cli = AppGroup("keys", help="Encryption keys for secrets at rest.")
+
+
+@keys_cli.command("rotate")
+def rotate_keys():
+    """Re-encrypt every stored secret under the newest key in ENCRYPTION_KEYS."""
+    from webapp.llm_configs import service
+
+    count = service.rotate_secrets()
+    click.echo(f"Re-encrypted {count} secret(s) with the newest key.")

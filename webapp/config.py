@@ -141,6 +141,9 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "AUTH_RATE_LIMIT": env.get("AUTH_RATE_LIMIT", "10 per minute"),
+        # Machine APIs: per token (spec 000 §3.5), and per IP for callers presenting bad tokens.
+        "API_RATE_LIMITS": env.get("API_RATE_LIMITS", "60/minute;1000/hour"),
+        "API_INVALID_TOKEN_LIMIT": env.get("API_INVALID_TOKEN_LIMIT", "20/minute"),
         # Languages.
         "LANGUAGES": ("ja", "en"),
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "ja"),

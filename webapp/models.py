@@ -2,3 +2,5 @@
 
 from webapp.accounts.models import Identity, Tenant, User  # noqa: F401
 from webapp.audit.models import AuditEvent  # noqa: F401
+from webapp.llm_configs.models import LLMConfig  # noqa: F401
+from webapp.tokens.models import ApiToken  # noqa: F401

@@ -24,6 +24,8 @@ class AuditEvent(db.Model):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"),
+                                                       index=True)
     # Who, as text, kept even when the user row is gone: an e-mail, platform:login, or token name.
     actor_label: Mapped[str] = mapped_column(String(320), default="")
     action: Mapped[str] = mapped_column(String(64))

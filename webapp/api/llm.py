@@ -1,0 +1,146 @@
+"""Spec 000: LLM settings for coding agents, plus the legacy /config path the deployed agent reads."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+from pydantic import ValidationError
+
+from webapp.accounts.identities import LOGIN_RE
+from webapp.accounts.models import PLATFORMS
+from webapp.api import machine
+from webapp.api.machine import ApiError
+from webapp.api.schemas import BatchRequest
+from webapp.crypto import box, mask_secret
+from webapp.extensions import csrf
+from webapp.llm_configs import lookup
+from webapp.llm_configs.resolve import llm_config_json, user_config_json
+
+bp = Blueprint("api_llm", __name__)
+csrf.exempt(bp)
+bp.before_request(machine.authenticate("llm-config:read"))
+bp.after_request(machine.finish)
+bp.register_error_handler(ApiError, machine.error_response)
+
+TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in TRUE | FALSE:
+        return raw.lower() in TRUE
+    raise ApiError(400, "INVALID_REQUEST", f"Query parameter '{name}' must be true or false.", {name: raw})
+
+
+def _check(platform: str, username: str) -> None:
+    if platform not in PLATFORMS:
+        raise ApiError(400, "INVALID_PLATFORM", f"Platform '{platform}' is not supported; use github or gitlab.",
+                       {"platform": platform})
+    if not LOGIN_RE.match(username):
+        raise ApiError(400, "INVALID_USERNAME", f"Username '{username}' is not a valid {platform} login.",
+                       {"platform": platform, "username": username})
+
+
+def _reveal(mask: bool):
+    secret_box = box()
+
+    def reveal(secret: str | None) -> str:
+        if not secret:
+            return ""
+        plain = secret_box.decrypt(secret)
+        return mask_secret(plain) if mask else plain
+
+    return reveal
+
+
+def _resolve(platform: str, username: str) -> lookup.Found:
+    """Find a user's effective settings or raise the spec's 4xx."""
+    _check(platform, username)
+    call = g.api_call
+    call.target = f"{platform}:{username}"
+    found = lookup.find_one(platform, username)
+    details = {"platform": platform, "username": username}
+    if found is None:
+        raise ApiError(404, "USER_NOT_FOUND", f"User '{platform}:{username}' not found", details)
+    principal = call.principal
+    if principal.kind == "personal" and found.user_id != principal.user_id:
+        raise ApiError(403, "FORBIDDEN", "A personal token can only read its owner's settings.", details)
+    if not found.active:
+        raise ApiError(403, "FORBIDDEN", f"User '{platform}:{username}' is deactivated in AgentDesk.", details)
+    if found.values is None:
+        raise ApiError(404, "CONFIG_NOT_FOUND", f"LLM configuration not found for user '{platform}:{username}'",
+                       details)
+    return found
+
+
+@bp.route("/v1/users/<platform>/<username>/llm-config", methods=["GET", "HEAD"])
+def get_llm_config(platform: str, username: str):
+    g.api_call.action = "api.llm_config.head" if request.method == "HEAD" else "api.llm_config.get"
+    include_prompt = _flag("include_system_prompt", True)
+    mask = _flag("mask_api_key", False)
+    found = _resolve(platform, username)
+    if request.method == "HEAD":
+        return "", 200
+    data = user_config_json(found.platform, found.login, found.values, _reveal(mask),
+                            include_system_prompt=include_prompt, created_at=found.created_at,
+                            updated_at=found.updated_at)
+    return jsonify({"status": "success", "data": data})
+
+
+@bp.post("/v1/users/llm-configs/batch")
+def batch_llm_configs():
+    call = g.api_call
+    call.action = "api.llm_config.batch"
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "INVALID_REQUEST", "Send a JSON body: {\"users\": [{\"platform\", \"username\"}, ...]}.")
+    try:
+        batch = BatchRequest.model_validate(body)
+    except ValidationError as error:
+        problems = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in error.errors()]
+        raise ApiError(400, "INVALID_REQUEST", "The request body failed validation (1 to 100 users, each with "
+                       "platform and username).", {"errors": problems[:20]}) from None
+    for index, ref in enumerate(batch.users):
+        try:
+            _check(ref.platform, ref.username)
+        except ApiError as error:
+            error.details = {**(error.details or {}), "index": index}
+            raise
+    mask = _flag("mask_api_key", False)
+    principal = call.principal
+    found = lookup.find_many([(u.platform, u.username) for u in batch.users])
+    reveal = _reveal(mask)
+    configs, not_found, seen = [], [], set()
+    for ref in batch.users:
+        key = (ref.platform, ref.username.lower())
+        if key in seen:
+            continue
+        seen.add(key)
+        item = found.get(key)
+        if item is not None and principal.kind == "personal" and item.user_id != principal.user_id:
+            raise ApiError(403, "FORBIDDEN", "A personal token can only read its owner's settings.",
+                           {"platform": ref.platform, "username": ref.username})
+        if item is None or not item.active or item.values is None:
+            not_found.append(f"{ref.platform}:{ref.username}")
+            continue
+        configs.append(user_config_json(item.platform, item.login, item.values, reveal,
+                                        include_system_prompt=batch.include_system_prompt,
+                                        created_at=item.created_at, updated_at=item.updated_at))
+    call.target = f"{len(seen)} users"
+    return jsonify({"status": "success", "data": {"configs": configs, "not_found": not_found}})
+
+
+@bp.get("/config/<platform>/<username>")
+def legacy_config(platform: str, username: str):
+    """The shape the deployed coding agent already reads (specs/README.md)."""
+    g.api_call.action = "api.config.get"
+    found = _resolve(platform, username)
+    values = found.values
+    return jsonify({"status": "success", "data": {
+        "llm": llm_config_json(values, _reveal(_flag("mask_api_key", False))),
+        "system_prompt": values["system_prompt"] or "",
+        "max_llm_process_num": values["max_llm_process_num"],
+    }})
+
+

@@ -1,0 +1,166 @@
+"""What every machine request goes through: bearer token, rate limits, audit, access log.
+
+Used as a blueprint's before/after hooks; the view then only parses, calls a service and
+shapes the family's envelope.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+
+from flask import current_app, g, jsonify, request
+from limits import parse_many
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import insert
+
+from webapp.api.envelopes import error_body, family_for_path
+from webapp.audit.models import AuditEvent
+from webapp.extensions import db, limiter
+from webapp.models_base import utcnow
+from webapp.net import client_ip
+from webapp.tokens import service as tokens
+
+access_log = logging.getLogger("agentdesk.access")
+
+
+class ApiError(Exception):
+    """A machine-API failure with its spec code; rendered in the path's family envelope."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict | None = None, *,
+                 headers: dict | None = None, **extra):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.details, self.headers, self.extra = details, headers or {}, extra
+
+
+def error_response(error: ApiError):
+    response = jsonify(error_body(family_for_path(request.path) or "llm", error.code, error.message,
+                                  error.details, **error.extra))
+    response.status_code = error.status
+    response.headers.update(error.headers)
+    return response
+
+
+@dataclass
+class Call:
+    """Per-request state kept in `g.api_call`."""
+
+    started: float
+    action: str = ""
+    target: str = ""
+    principal: tokens.Principal | None = None
+    rate_headers: dict = field(default_factory=dict)
+
+
+def _limits(app):
+    cached = app.extensions.get("agentdesk.api_limits")
+    if cached is None:
+        cached = app.extensions["agentdesk.api_limits"] = (
+            MovingWindowRateLimiter(limiter.storage),
+            parse_many(app.config["API_RATE_LIMITS"]),
+            parse_many(app.config["API_INVALID_TOKEN_LIMIT"]),
+        )
+    return cached
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+UNAUTHORIZED = ("UNAUTHORIZED", "Invalid or missing API token")
+SUFFIXES = {"minute": "", "hour": "-Hour", "day": "-Day", "second": "-Second"}
+
+
+def authenticate(required_scope: str):
+    """before_request hook factory: authenticate the bearer token and apply the rate limits."""
+
+    def hook():
+        g.api_call = call = Call(started=time.perf_counter())
+        strategy, per_token, per_ip = _limits(current_app)
+        ip = client_ip()
+        try:
+            if not all(strategy.test(item, "bad-token", ip) for item in per_ip):
+                raise _too_many(strategy, per_ip, ("bad-token", ip))
+            principal = tokens.authenticate(_bearer())
+            if principal is None:
+                for item in per_ip:
+                    strategy.hit(item, "bad-token", ip)
+                raise ApiError(401, *UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer realm="agentdesk"'})
+            call.principal = principal
+            identifiers = ("token", str(principal.token_id))
+            for item in per_token:
+                if not strategy.hit(item, *identifiers):
+                    raise _too_many(strategy, per_token, identifiers)
+            call.rate_headers = _headers(strategy, per_token, identifiers)
+        except ApiError:
+            raise
+        except Exception as error:  # the limiter's storage (Redis) is unreachable
+            if not _is_storage_error(error):
+                raise
+            current_app.logger.error("rate-limit storage unavailable: %s", error.__class__.__name__)
+            raise ApiError(503, "SERVICE_UNAVAILABLE",
+                           "The rate-limit store is unreachable; try again shortly.") from None
+        if required_scope not in principal.scopes:
+            raise ApiError(403, "FORBIDDEN", f"This token lacks the '{required_scope}' scope.")
+
+    return hook
+
+
+def _is_storage_error(error: Exception) -> bool:
+    names = {cls.__name__ for cls in type(error).__mro__}
+    return bool(names & {"ConnectionError", "TimeoutError", "RedisError", "StorageError", "ConfigurationError"})
+
+
+def _headers(strategy, items, identifiers) -> dict:
+    headers = {}
+    for item in items:
+        reset, remaining = strategy.get_window_stats(item, *identifiers)
+        suffix = SUFFIXES.get(item.GRANULARITY.name, f"-{item.GRANULARITY.name.title()}")
+        headers[f"X-RateLimit-Limit{suffix}"] = str(item.amount)
+        headers[f"X-RateLimit-Remaining{suffix}"] = str(max(remaining, 0))
+        headers[f"X-RateLimit-Reset{suffix}"] = str(math.ceil(reset))
+    return headers
+
+
+def _too_many(strategy, items, identifiers) -> ApiError:
+    headers = _headers(strategy, items, identifiers)
+    now = time.time()
+    resets = [int(v) for k, v in headers.items() if k.startswith("X-RateLimit-Reset")
+              and headers[k.replace("Reset", "Remaining")] == "0"]
+    retry_after = max(1, math.ceil(max(resets or [now + 1]) - now))
+    headers["Retry-After"] = str(retry_after)
+    return ApiError(429, "RATE_LIMIT_EXCEEDED", "Rate limit exceeded. Please try again later.",
+                    headers=headers, retry_after=retry_after)
+
+
+def finish(response):
+    """after_request hook: rate-limit headers, one audit row, one JSON access-log line."""
+    call: Call | None = g.get("api_call")
+    if call is None:
+        return response
+    response.headers.update({k: v for k, v in call.rate_headers.items() if k not in response.headers})
+    latency_ms = round((time.perf_counter() - call.started) * 1000)
+    principal = call.principal
+    ip = client_ip()
+    try:
+        db.session.execute(insert(AuditEvent).values(
+            created_at=utcnow(), actor_token_id=principal.token_id if principal else None,
+            actor_label=principal.label if principal else "anonymous", action=call.action or request.endpoint or "api",
+            target=call.target[:320], outcome="success" if response.status_code < 400 else "failure",
+            ip_address=ip[:64], status_code=response.status_code, latency_ms=latency_ms, details={}))
+        db.session.commit()
+    except Exception:  # the answer is already decided; losing one audit row must not turn it into a 500
+        db.session.rollback()
+        current_app.logger.exception("could not write the audit event for %s", request.path)
+    access_log.info(json.dumps({
+        "timestamp": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), "method": request.method, "path": request.path,
+        "status": response.status_code, "response_time_ms": latency_ms,
+        "user_agent": request.headers.get("User-Agent", ""), "ip_address": ip,
+    }, ensure_ascii=False))
+    return response

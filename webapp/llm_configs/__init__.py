@@ -1,0 +1,1 @@
+"""Per-user LLM settings (spec 000) with an instance default inherited field by field."""

@@ -1,0 +1,51 @@
+"""LLMConfig: one row per user plus one instance default; NULL means "inherit"."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.extensions import db
+from webapp.models_base import UTCDateTime, utcnow
+
+DEFAULT_SCOPE = "default"
+
+
+class LLMConfig(db.Model):
+    __tablename__ = "llm_configs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "default" for the instance default, else the owner's user id (hex): unique, so one each.
+    scope_key: Mapped[str] = mapped_column(String(36), unique=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+
+    provider: Mapped[str | None] = mapped_column(String(16))
+    function_calling: Mapped[bool | None] = mapped_column(Boolean)
+    system_prompt: Mapped[str | None] = mapped_column(Text)
+    max_llm_process_num: Mapped[int | None] = mapped_column(Integer)
+
+    openai_api_key: Mapped[str | None] = mapped_column(Text)  # Fernet token, never plaintext
+    openai_base_url: Mapped[str | None] = mapped_column(String(500))
+    openai_model: Mapped[str | None] = mapped_column(String(200))
+    openai_max_token: Mapped[int | None] = mapped_column(Integer)
+    lmstudio_base_url: Mapped[str | None] = mapped_column(String(500))
+    lmstudio_context_length: Mapped[int | None] = mapped_column(Integer)
+    lmstudio_model: Mapped[str | None] = mapped_column(String(200))
+    ollama_endpoint: Mapped[str | None] = mapped_column(String(500))
+    ollama_model: Mapped[str | None] = mapped_column(String(200))
+    ollama_max_token: Mapped[int | None] = mapped_column(Integer)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+    @property
+    def is_default(self) -> bool:
+        return self.scope_key == DEFAULT_SCOPE
+
+
+def scope_key_for(user_id: uuid.UUID) -> str:
+    return user_id.hex

@@ -1,0 +1,170 @@
+"""Edit LLM settings: a user's own, or (admins) the instance default. Keys are encrypted here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from webapp.accounts.models import User
+from webapp.audit import service as audit
+from webapp.crypto import box, mask_secret
+from webapp.errors import Forbidden, ValidationFailed
+from webapp.extensions import db
+from webapp.llm_configs import resolve
+from webapp.llm_configs.fields import BY_NAME, FIELDS, KEY_HOST_FIELD, PROVIDERS
+from webapp.llm_configs.models import DEFAULT_SCOPE, LLMConfig, scope_key_for
+
+URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+HOST_PORT_RE = re.compile(r"^[A-Za-z0-9.-]+:\d{1,5}(/\S*)?$")  # LM Studio's "localhost:1234" (spec 000)
+INT_RANGES = {
+    "max_llm_process_num": (1, 100_000),
+    "openai_max_token": (1, 10_000_000),
+    "lmstudio_context_length": (1, 10_000_000),
+    "ollama_max_token": (1, 10_000_000),
+}
+MAX_LENGTHS = {"system_prompt": 100_000, "openai_api_key": 500}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose settings: a user's (user set) or the instance default (user None)."""
+
+    user: User | None
+
+    @property
+    def key(self) -> str:
+        return DEFAULT_SCOPE if self.user is None else scope_key_for(self.user.id)
+
+
+def _authorize(actor: User, scope: Scope) -> None:
+    if scope.user is None and not actor.is_admin:
+        raise Forbidden(_l("Only administrators can do this."))
+    if scope.user is not None and scope.user.id != actor.id:
+        raise Forbidden(_l("You can only change your own settings."))
+
+
+def load(scope: Scope) -> LLMConfig | None:
+    return db.session.scalar(select(LLMConfig).where(LLMConfig.scope_key == scope.key))
+
+
+def row_values(row: LLMConfig | None) -> dict | None:
+    return None if row is None else {f.name: getattr(row, f.name) for f in FIELDS}
+
+
+@dataclass(frozen=True)
+class SettingsView:
+    """What the settings page shows: own values, the effective result and where each came from."""
+
+    own: dict
+    values: dict
+    sources: dict
+    masked_key: str
+    inherited_key: bool
+    updated_at: object
+
+
+def view(scope: Scope) -> SettingsView:
+    row = load(scope)
+    own = row_values(row) or {f.name: None for f in FIELDS}
+    default = None if scope.user is None else row_values(load(Scope(None)))
+    merged = resolve.effective(own, default)
+    if merged is None:  # no provider anywhere yet: still show what would be inherited
+        merged = resolve.effective({**own, "provider": "openai"}, default)
+        merged[0]["provider"], merged[1]["provider"] = None, resolve.BUILTIN
+    values, sources = merged
+    secret = values["openai_api_key"]
+    return SettingsView(own=own, values=values, sources=sources,
+                        masked_key=mask_secret(box().decrypt(secret)) if secret else "",
+                        inherited_key=sources["openai_api_key"] == resolve.DEFAULT,
+                        updated_at=row.updated_at if row else None)
+
+
+def _clean(name: str, raw) -> object:
+    """Validate one submitted value; None (blank) means inherit."""
+    field = BY_NAME[name]
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        return None
+    if field.kind == "choice":
+        if raw not in PROVIDERS:
+            raise ValidationFailed(_l("Choose openai, lmstudio or ollama."), field=name)
+        return raw
+    if field.kind == "bool":
+        return bool(raw)
+    if field.kind == "int":
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            raise ValidationFailed(_l("Enter a whole number."), field=name) from None
+        low, high = INT_RANGES[name]
+        if not low <= value <= high:
+            raise ValidationFailed(_l("Enter a number from %(low)s to %(high)s.", low=low, high=high), field=name)
+        return value
+    value = str(raw).strip()
+    if len(value) > MAX_LENGTHS.get(name, 500):
+        raise ValidationFailed(_l("This is too long."), field=name)
+    if field.kind == "url" and not (URL_RE.match(value) or (name == "lmstudio_base_url" and HOST_PORT_RE.match(value))):
+        raise ValidationFailed(_l("Enter a URL starting with http:// or https://."), field=name)
+    return value
+
+
+def save(actor: User, scope: Scope, data: dict, *, new_api_key: str | None = None, clear_api_key: bool = False,
+         ip: str) -> LLMConfig:
+    """Write the submitted fields (blank = inherit); raise ValidationFailed naming the field at fault."""
+    _authorize(actor, scope)
+    cleaned = {name: _clean(name, data.get(name)) for name in BY_NAME if BY_NAME[name].kind != "secret"}
+    new_api_key = (new_api_key or "").strip() or None
+    if new_api_key is not None:
+        _clean("openai_api_key", new_api_key)
+    row = load(scope) or LLMConfig(scope_key=scope.key, user_id=scope.user.id if scope.user else None)
+    before = row_values(row) if row.id else {}
+    for provider, host_field in KEY_HOST_FIELD.items():
+        key_field = f"{provider}_api_key"
+        moved = (before.get(host_field) or None) != cleaned[host_field]
+        if moved and getattr(row, key_field) and new_api_key is None and not clear_api_key:
+            raise ValidationFailed(_l("You changed the address: enter the API key again (a saved key is only "
+                                      "ever sent to the host it was saved for), or clear it."), field=key_field)
+    for name, value in cleaned.items():
+        setattr(row, name, value)
+    if clear_api_key:
+        row.openai_api_key = None
+    elif new_api_key is not None:
+        row.openai_api_key = box().encrypt(new_api_key)
+    row.updated_by = actor.id
+    db.session.add(row)
+    changed = sorted(n for n in BY_NAME if (before or {}).get(n) != getattr(row, n))
+    audit.record("llm_config.update", ip=ip, actor=actor, target=_target(scope), details={"fields": changed})
+    db.session.commit()
+    return row
+
+
+def reset_field(actor: User, scope: Scope, name: str, *, ip: str) -> None:
+    """Drop one of the user's own values so the instance default applies again."""
+    _authorize(actor, scope)
+    if name not in BY_NAME:
+        raise ValidationFailed(_l("Unknown setting."), field=name)
+    row = load(scope)
+    if row is None or getattr(row, name) is None:
+        return
+    setattr(row, name, None)
+    if name in KEY_HOST_FIELD.values():  # the key was bound to that host
+        row.openai_api_key = None
+    audit.record("llm_config.reset", ip=ip, actor=actor, target=_target(scope), details={"fields": [name]})
+    db.session.commit()
+
+
+def _target(scope: Scope) -> str:
+    return "instance default" if scope.user is None else audit.actor_label_for(scope.user)
+
+
+def rotate_secrets() -> int:
+    """`flask keys rotate`: re-encrypt every stored key under the newest ENCRYPTION_KEYS entry."""
+    secret_box, count = box(), 0
+    for row in db.session.scalars(select(LLMConfig).where(LLMConfig.openai_api_key.isnot(None))):
+        row.openai_api_key = secret_box.rotate(row.openai_api_key)
+        count += 1
+    audit.record("keys.rotate", ip="cli", actor_label="cli", details={"secrets": count})
+    db.session.commit()
+    return count

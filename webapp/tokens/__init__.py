@@ -1,0 +1,1 @@
+"""Machine credentials: service, widget, usage and personal tokens (DESIGN.md ApiToken)."""

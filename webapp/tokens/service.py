@@ -1,0 +1,165 @@
+"""Create, list and revoke machine tokens; authenticate a raw token on the hot path."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import bindparam, select, update
+
+from webapp.accounts.models import User
+from webapp.audit import service as audit
+from webapp.errors import Forbidden, NotFound, ValidationFailed
+from webapp.extensions import db
+from webapp.models_base import utcnow
+from webapp.tokens.models import KINDS, ApiToken
+
+ALPHABET = string.ascii_letters + string.digits
+KIND_CODES = {"service": "svc", "widget": "wgt", "usage": "usg", "personal": "pat"}
+RANDOM_CHARS = 32  # 32 base62 characters: about 190 random bits
+PREFIX_CHARS = 12  # "adk_svc_" + 4 random characters, shown in lists
+SCOPES = {
+    "llm-config:read": _l("Read LLM settings (spec 000)"),
+}
+DEFAULT_SCOPES = {"service": ["llm-config:read"], "personal": ["llm-config:read"], "widget": [], "usage": []}
+LAST_USED_WRITE_INTERVAL = timedelta(seconds=60)
+
+
+def _base62(number: int, width: int) -> str:
+    chars = []
+    for _ in range(width):
+        number, rest = divmod(number, 62)
+        chars.append(ALPHABET[rest])
+    return "".join(reversed(chars))
+
+
+def _checksum(body: str) -> str:
+    return _base62(zlib.crc32(body.encode()), 6)
+
+
+def generate_raw(kind: str) -> str:
+    """`adk_svc_<32 random base62>_<6-char CRC32>`: recognisable, typo-checkable offline."""
+    body = f"adk_{KIND_CODES[kind]}_" + "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_CHARS))
+    return f"{body}_{_checksum(body)}"
+
+
+def well_formed(raw: str) -> bool:
+    body, _, checksum = raw.rpartition("_")
+    return raw.startswith("adk_") and len(raw) <= 64 and bool(body) and _checksum(body) == checksum
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+# --- Management (dashboard, CLI) ----------------------------------------------------------
+
+
+def create_token(actor: User | None, *, kind: str, name: str, scopes: list[str] | None = None,
+                 expires_in_days: int | None = None, owner: User | None = None, ip: str = "",
+                 status: str = "active") -> tuple[ApiToken, str]:
+    """Mint a token; return the row and the raw value, which is never stored or shown again."""
+    if kind not in KINDS:
+        raise ValidationFailed(_l("Unknown token kind."), field="kind")
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed(_l("Give the token a name of 1 to 100 characters."), field="name")
+    if kind != "personal" and actor is not None and not actor.is_admin:
+        raise Forbidden(_l("Only administrators can do this."))
+    scopes = list(DEFAULT_SCOPES[kind] if scopes is None else scopes)
+    if unknown := [s for s in scopes if s not in SCOPES]:
+        raise ValidationFailed(_l("Unknown scope: %(scopes)s", scopes=", ".join(unknown)), field="scopes")
+    if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
+        raise ValidationFailed(_l("Expiry must be between 1 and 3650 days."), field="expires_in_days")
+    if kind == "personal":
+        owner = owner or actor
+        if owner is None:
+            raise ValidationFailed(_l("A personal token needs an owner (--user EMAIL)."), field="user")
+    raw = generate_raw(kind)
+    token = ApiToken(kind=kind, name=name, prefix=raw[:PREFIX_CHARS], token_hash=hash_token(raw), status=status,
+                     scopes=scopes, user_id=owner.id if owner else None, created_by_id=actor.id if actor else None,
+                     expires_at=utcnow() + timedelta(days=expires_in_days) if expires_in_days else None)
+    db.session.add(token)
+    db.session.flush()
+    audit.record("token.create", ip=ip, actor=actor, actor_label=None if actor else "cli", target=token.label,
+                 details={"kind": kind, "scopes": scopes})
+    db.session.commit()
+    return token, raw
+
+
+def visible_tokens(actor: User, *, all_kinds: bool = False) -> list[ApiToken]:
+    """A person's own personal tokens; admins with all_kinds see every token."""
+    query = select(ApiToken).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    if not (all_kinds and actor.is_admin):
+        query = query.where(ApiToken.user_id == actor.id, ApiToken.kind == "personal")
+    return list(db.session.scalars(query))
+
+
+def revoke_token(actor: User, token_id: int, *, ip: str) -> ApiToken:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or not (actor.is_admin or (token.kind == "personal" and token.user_id == actor.id)):
+        raise NotFound(_l("No such token."))  # the same answer whether it exists or is someone else's
+    if token.status != "revoked":
+        token.status, token.revoked_at = "revoked", utcnow()
+        audit.record("token.revoke", ip=ip, actor=actor, target=token.label, details={"kind": token.kind})
+        db.session.commit()
+    return token
+
+
+# --- Hot path -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of a machine endpoint."""
+
+    token_id: int
+    kind: str
+    name: str
+    prefix: str
+    scopes: frozenset[str]
+    user_id: object | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+# Built once; SQLAlchemy caches its compiled form, so each call only binds the hash.
+_LOOKUP = select(ApiToken.id, ApiToken.kind, ApiToken.name, ApiToken.prefix, ApiToken.scopes, ApiToken.user_id,
+                 ApiToken.status, ApiToken.expires_at, ApiToken.last_used_at
+                 ).where(ApiToken.token_hash == bindparam("token_hash"))
+
+
+def authenticate(raw: str | None) -> Principal | None:
+    """An active, unexpired token -> its Principal; anything else -> None (one answer for all failures)."""
+    if not raw or not well_formed(raw):
+        return None
+    row = db.session.execute(_LOOKUP, {"token_hash": hash_token(raw)}).first()
+    if row is None or row.status != "active":
+        return None
+    now = datetime.now(timezone.utc)
+    expires_at = row.expires_at
+    if expires_at is not None:
+        if expires_at.tzinfo is None:
+            expires_at = expires_at.replace(tzinfo=timezone.utc)
+        if expires_at <= now:
+            return None
+    _touch(row.id, row.last_used_at, now)
+    return Principal(row.id, row.kind, row.name, row.prefix, frozenset(row.scopes or ()), row.user_id)
+
+
+def _touch(token_id: int, last_used_at: datetime | None, now: datetime) -> None:
+    """Record use at most once a minute per token, so the hot path rarely writes."""
+    if last_used_at is not None:
+        if last_used_at.tzinfo is None:
+            last_used_at = last_used_at.replace(tzinfo=timezone.utc)
+        if now - last_used_at < LAST_USED_WRITE_INTERVAL:
+            return
+    db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+    db.session.commit()
