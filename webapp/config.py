@@ -140,6 +140,8 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         # Rate limiting (Flask-Limiter).
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Sign-in limits fail open if the store is down (logged); the machine APIs answer 503 instead.
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "AUTH_RATE_LIMIT": env.get("AUTH_RATE_LIMIT", "10 per minute"),
         # Machine APIs: per token (spec 000 §3.5), and per IP for callers presenting bad tokens.
         "API_RATE_LIMITS": env.get("API_RATE_LIMITS", "60/minute;1000/hour"),

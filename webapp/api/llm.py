@@ -57,13 +57,11 @@ def _reveal(mask: bool):
 def _resolve(platform: str, username: str) -> lookup.Found:
     """Find a user's effective settings or raise the spec's 4xx."""
     _check(platform, username)
-    call = g.api_call
-    call.target = f"{platform}:{username}"
     found = lookup.find_one(platform, username)
     details = {"platform": platform, "username": username}
     if found is None:
         raise ApiError(404, "USER_NOT_FOUND", f"User '{platform}:{username}' not found", details)
-    principal = call.principal
+    principal = g.api_call.principal
     if principal.kind == "personal" and found.user_id != principal.user_id:
         raise ApiError(403, "FORBIDDEN", "A personal token can only read its owner's settings.", details)
     if not found.active:
@@ -76,7 +74,6 @@ def _resolve(platform: str, username: str) -> lookup.Found:
 
 @bp.route("/v1/users/<platform>/<username>/llm-config", methods=["GET", "HEAD"])
 def get_llm_config(platform: str, username: str):
-    g.api_call.action = "api.llm_config.head" if request.method == "HEAD" else "api.llm_config.get"
     include_prompt = _flag("include_system_prompt", True)
     mask = _flag("mask_api_key", False)
     found = _resolve(platform, username)
@@ -91,7 +88,6 @@ def get_llm_config(platform: str, username: str):
 @bp.post("/v1/users/llm-configs/batch")
 def batch_llm_configs():
     call = g.api_call
-    call.action = "api.llm_config.batch"
     body = request.get_json(silent=True)
     if body is None:
         raise ApiError(400, "INVALID_REQUEST", "Send a JSON body: {\"users\": [{\"platform\", \"username\"}, ...]}.")
@@ -134,7 +130,6 @@ def batch_llm_configs():
 @bp.get("/config/<platform>/<username>")
 def legacy_config(platform: str, username: str):
     """The shape the deployed coding agent already reads (specs/README.md)."""
-    g.api_call.action = "api.config.get"
     found = _resolve(platform, username)
     values = found.values
     return jsonify({"status": "success", "data": {

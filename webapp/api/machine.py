@@ -81,16 +81,18 @@ def authenticate(required_scope: str):
     """before_request hook factory: authenticate the bearer token and apply the rate limits."""
 
     def hook():
-        g.api_call = call = Call(started=time.perf_counter())
+        args = request.view_args or {}
+        g.api_call = call = Call(started=time.perf_counter(), action=f"api.{(request.endpoint or '').rpartition('.')[2]}",
+                                 target=f"{args['platform']}:{args['username']}" if "username" in args else "")
         strategy, per_token, per_ip = _limits(current_app)
         ip = client_ip()
         try:
-            if not all(strategy.test(item, "bad-token", ip) for item in per_ip):
-                raise _too_many(strategy, per_ip, ("bad-token", ip))
             principal = tokens.authenticate(_bearer())
             if principal is None:
+                # Guessing is throttled per address; a valid token is never blocked by its neighbours.
                 for item in per_ip:
-                    strategy.hit(item, "bad-token", ip)
+                    if not strategy.hit(item, "bad-token", ip):
+                        raise _too_many(strategy, per_ip, ("bad-token", ip))
                 raise ApiError(401, *UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer realm="agentdesk"'})
             call.principal = principal
             identifiers = ("token", str(principal.token_id))
@@ -151,9 +153,9 @@ def finish(response):
     try:
         db.session.execute(insert(AuditEvent).values(
             created_at=utcnow(), actor_token_id=principal.token_id if principal else None,
-            actor_label=principal.label if principal else "anonymous", action=call.action or request.endpoint or "api",
-            target=call.target[:320], outcome="success" if response.status_code < 400 else "failure",
-            ip_address=ip[:64], status_code=response.status_code, latency_ms=latency_ms, details={}))
+            actor_label=principal.label if principal else "anonymous", action=call.action, target=call.target[:320],
+            outcome="success" if response.status_code < 400 else "failure", ip_address=ip[:64],
+            status_code=response.status_code, latency_ms=latency_ms, details={"method": request.method}))
         db.session.commit()
     except Exception:  # the answer is already decided; losing one audit row must not turn it into a 500
         db.session.rollback()
