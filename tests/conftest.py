@@ -43,6 +43,18 @@ def database_url(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def redis_url():
+    """A real redis-server for tests of state shared between processes."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
 def idp():
     with RunningIdP() as running:
         running.clients.update({"gh-client": "gh-secret", "gl-client": "gl-secret"})
@@ -95,15 +107,17 @@ def _wipe(app) -> None:
 
 @pytest.fixture
 def app_env(migrated, idp):
-    """The environment the app under test reads; tests may add to it before `app` is built."""
-    return make_env(migrated, idp.url)
+    """The environment the app under test reads; tests may add to it and build their own app.
+
+    Whatever a test wrote is wiped afterwards, however many apps it built.
+    """
+    yield make_env(migrated, idp.url)
+    _wipe(create_app(env=make_env(migrated, idp.url)))
 
 
 @pytest.fixture
 def app(app_env):
-    app = create_app(env=app_env, overrides={"TESTING": True})
-    yield app
-    _wipe(app)
+    return create_app(env=app_env, overrides={"TESTING": True})
 
 
 @pytest.fixture

@@ -30,8 +30,6 @@ def browser():
 
 @pytest.fixture
 def live_app(app_env):
-    from tests.conftest import _wipe
-
     app = create_app(env=app_env)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -39,7 +37,6 @@ def live_app(app_env):
     app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
     yield app
     server.shutdown()
-    _wipe(app)
 
 
 @pytest.fixture

@@ -172,6 +172,10 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         # Still Argon2id, cheap enough for a suite that registers hundreds of users.
         config["ARGON2_PARAMS"] = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
     config.update(overrides)
+    workers = int(env.get("WEB_CONCURRENCY") or env.get("GUNICORN_WORKERS") or 1)
+    if production and workers > 1 and config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        raise ConfigError("RATELIMIT_STORAGE_URI is memory:// but several workers run: each would count on its own. "
+                          "Use redis://host:6379/0.")
     if config["ASSET_MODE"] not in ("cdn", "local"):
         raise ConfigError("ASSET_MODE must be 'cdn' or 'local'")
     return config

@@ -99,7 +99,7 @@ def authenticate(required_scope: str):
             for item in per_token:
                 if not strategy.hit(item, *identifiers):
                     raise _too_many(strategy, per_token, identifiers)
-            call.rate_headers = _headers(strategy, per_token, identifiers)
+            call.rate_headers = _headers(_stats(strategy, per_token, identifiers))
         except ApiError:
             raise
         except Exception as error:  # the limiter's storage (Redis) is unreachable
@@ -119,10 +119,13 @@ def _is_storage_error(error: Exception) -> bool:
     return bool(names & {"ConnectionError", "TimeoutError", "RedisError", "StorageError", "ConfigurationError"})
 
 
-def _headers(strategy, items, identifiers) -> dict:
+def _stats(strategy, items, identifiers) -> list:
+    return [(item, *strategy.get_window_stats(item, *identifiers)) for item in items]
+
+
+def _headers(stats) -> dict:
     headers = {}
-    for item in items:
-        reset, remaining = strategy.get_window_stats(item, *identifiers)
+    for item, reset, remaining in stats:
         suffix = SUFFIXES.get(item.GRANULARITY.name, f"-{item.GRANULARITY.name.title()}")
         headers[f"X-RateLimit-Limit{suffix}"] = str(item.amount)
         headers[f"X-RateLimit-Remaining{suffix}"] = str(max(remaining, 0))
@@ -131,12 +134,12 @@ def _headers(strategy, items, identifiers) -> dict:
 
 
 def _too_many(strategy, items, identifiers) -> ApiError:
-    headers = _headers(strategy, items, identifiers)
+    """429 with the spec's body; retry_after is when the exhausted window next admits a request."""
+    stats = _stats(strategy, items, identifiers)
     now = time.time()
-    resets = [int(v) for k, v in headers.items() if k.startswith("X-RateLimit-Reset")
-              and headers[k.replace("Reset", "Remaining")] == "0"]
-    retry_after = max(1, math.ceil(max(resets or [now + 1]) - now))
-    headers["Retry-After"] = str(retry_after)
+    waits = [min(reset - now, item.get_expiry()) for item, reset, remaining in stats if remaining <= 0]
+    retry_after = max(1, math.ceil(max(waits or [1])))
+    headers = {**_headers(stats), "Retry-After": str(retry_after)}
     return ApiError(429, "RATE_LIMIT_EXCEEDED", "Rate limit exceeded. Please try again later.",
                     headers=headers, retry_after=retry_after)
 

@@ -1,0 +1,134 @@
+"""Per-token rate limits (spec 000 §3.5): headers, 429 body, per-IP throttling, Redis shared by processes."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.api_helpers import OPENAI, bearer, make_token, make_user, set_config
+from webapp import create_app
+from webapp.config import ConfigError, load
+
+ROOT = Path(__file__).resolve().parent.parent
+PATH = "/v1/users/github/octo/llm-config"
+
+
+def limited_app(app_env, **settings):
+    app_env.update(settings)
+    app = create_app(env=app_env)
+    make_user(app, "admin@example.com", admin=True)
+    set_config(app, make_user(app, "octo@example.com", github="octo"), OPENAI)
+    client = app.test_client()
+    return app, client
+
+
+def test_every_response_carries_minute_and_hour_headers(app_env):
+    app, client = limited_app(app_env)
+    _, raw = make_token(app)
+    first = client.get(PATH, headers=bearer(raw))
+    second = client.get("/v1/users/github/nobody/llm-config", headers=bearer(raw))
+    assert first.headers["X-RateLimit-Limit"] == "60" and first.headers["X-RateLimit-Remaining"] == "59"
+    assert second.status_code == 404 and second.headers["X-RateLimit-Remaining"] == "58"
+    assert first.headers["X-RateLimit-Limit-Hour"] == "1000" and second.headers["X-RateLimit-Remaining-Hour"] == "998"
+    assert 0 < int(first.headers["X-RateLimit-Reset"]) - time.time() <= 61
+    assert 0 < int(first.headers["X-RateLimit-Reset-Hour"]) - time.time() <= 3601
+
+
+def test_over_the_minute_limit_gets_429_with_retry_after(app_env):
+    app, client = limited_app(app_env, API_RATE_LIMITS="3/minute;100/hour")
+    _, raw = make_token(app)
+    _, other = make_token(app)
+    assert [client.get(PATH, headers=bearer(raw)).status_code for _ in range(3)] == [200, 200, 200]
+    response = client.get(PATH, headers=bearer(raw))
+    assert response.status_code == 429
+    body = response.json
+    assert body["status"] == "error" and body["error"]["code"] == "RATE_LIMIT_EXCEEDED"
+    assert body["error"]["message"] == "Rate limit exceeded. Please try again later."
+    assert 1 <= body["error"]["retry_after"] <= 60
+    assert response.headers["Retry-After"] == str(body["error"]["retry_after"])
+    assert response.headers["X-RateLimit-Remaining"] == "0"
+    # Limits are per token.
+    assert client.get(PATH, headers=bearer(other)).status_code == 200
+
+
+def test_the_hourly_quota_applies_too(app_env):
+    app, client = limited_app(app_env, API_RATE_LIMITS="10/minute;4/hour")
+    _, raw = make_token(app)
+    assert [client.get(PATH, headers=bearer(raw)).status_code for _ in range(5)] == [200, 200, 200, 200, 429]
+    response = client.get(PATH, headers=bearer(raw))
+    assert response.headers["X-RateLimit-Remaining-Hour"] == "0"
+    assert int(response.headers["Retry-After"]) > 60
+
+
+def test_invalid_tokens_are_throttled_per_ip_but_valid_ones_are_not(app_env):
+    app, client = limited_app(app_env, API_INVALID_TOKEN_LIMIT="3/minute")
+    _, raw = make_token(app)
+    bad = [client.get(PATH, headers=bearer("adk_svc_guess")).status_code for _ in range(4)]
+    assert bad == [401, 401, 401, 429]
+    assert client.get(PATH, headers=bearer(raw)).status_code == 200
+
+
+def test_unreachable_redis_gives_503_not_500_and_sign_in_still_works(app_env):
+    app, client = limited_app(app_env, RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0")
+    _, raw = make_token(app)
+    response = client.get(PATH, headers=bearer(raw))
+    assert response.status_code == 503
+    assert response.json["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert client.get("/auth/login").status_code == 200
+
+
+def test_memory_storage_is_refused_for_several_production_workers(tmp_path):
+    env = {"APP_ENV": "production", "SECRET_KEY": "x" * 40, "ENCRYPTION_KEYS": "k", "WEB_CONCURRENCY": "4"}
+    with pytest.raises(ConfigError, match="several workers"):
+        load(tmp_path, env=env)
+    assert load(tmp_path, env={**env, "RATELIMIT_STORAGE_URI": "redis://r:6379/0"})["RATELIMIT_STORAGE_URI"]
+
+
+def _serve(env: dict, port: int) -> subprocess.Popen:
+    command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4", "--bind", f"127.0.0.1:{port}",
+               "wsgi:app"]
+    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def _wait(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=5)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def test_two_server_processes_share_one_redis_and_let_exactly_60_through(app_env, redis_url):
+    import socket
+
+    app, _ = limited_app(app_env)
+    _, raw = make_token(app)
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    env = {**app_env, "RATELIMIT_STORAGE_URI": redis_url}
+    servers = [_serve(env, port) for port in ports]
+    try:
+        for port in ports:
+            _wait(f"http://127.0.0.1:{port}/health")
+        statuses = []
+        with requests.Session() as session:
+            for n in range(70):
+                response = session.get(f"http://127.0.0.1:{ports[n % 2]}{PATH}", headers=bearer(raw), timeout=10)
+                statuses.append(response.status_code)
+        assert statuses.count(200) == 60 and statuses.count(429) == 10
+        assert statuses[:60] == [200] * 60
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
