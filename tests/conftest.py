@@ -55,6 +55,14 @@ def redis_url():
 
 
 @pytest.fixture(scope="session")
+def llm_server():
+    from tests.fake_llm import FakeLLM
+
+    with FakeLLM() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def idp():
     with RunningIdP() as running:
         running.clients.update({"gh-client": "gh-secret", "gl-client": "gl-secret"})

@@ -7,11 +7,14 @@ from webapp.errors import DomainError
 
 class DomainForm(FlaskForm):
     def add_domain_error(self, error: DomainError) -> None:
-        field = getattr(self, error.field, None) if error.field else None
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, error.message]
-        else:
-            self.form_errors.append(error.message)
+        """Put each message next to its field; `details["fields"]` may carry several at once."""
+        per_field = error.details.get("fields") or {error.field: error.message}
+        for name, message in per_field.items():
+            field = getattr(self, name, None) if name else None
+            if field is not None and hasattr(field, "errors"):
+                field.errors = [*field.errors, message]
+            else:
+                self.form_errors.append(message)
 
     @property
     def has_errors(self) -> bool:

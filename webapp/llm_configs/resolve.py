@@ -34,6 +34,12 @@ def effective(own: dict | None, default: dict | None) -> tuple[dict, dict] | Non
     return values, sources
 
 
+def inherited(default: dict | None) -> dict:
+    """What each field is when a user leaves it blank: the instance default's value, else built-in."""
+    default = default or {}
+    return {f.name: default[f.name] if default.get(f.name) is not None else f.builtin for f in FIELDS}
+
+
 def llm_config_json(values: dict, reveal_secret) -> dict:
     """The `llm_config` object: the active provider's block filled in, the others null."""
     provider = values["provider"]

@@ -61,6 +61,7 @@ class SettingsView:
     own: dict
     values: dict
     sources: dict
+    fallback: dict  # what each field would be if this scope left it blank
     masked_key: str
     inherited_key: bool
     updated_at: object
@@ -75,8 +76,9 @@ def view(scope: Scope) -> SettingsView:
         merged = resolve.effective({**own, "provider": "openai"}, default)
         merged[0]["provider"], merged[1]["provider"] = None, resolve.BUILTIN
     values, sources = merged
+    fallback = resolve.inherited(default)
     secret = values["openai_api_key"]
-    return SettingsView(own=own, values=values, sources=sources,
+    return SettingsView(own=own, values=values, sources=sources, fallback=fallback,
                         masked_key=mask_secret(box().decrypt(secret)) if secret else "",
                         inherited_key=sources["openai_api_key"] == resolve.DEFAULT,
                         updated_at=row.updated_at if row else None)
@@ -114,18 +116,27 @@ def save(actor: User, scope: Scope, data: dict, *, new_api_key: str | None = Non
          ip: str) -> LLMConfig:
     """Write the submitted fields (blank = inherit); raise ValidationFailed naming the field at fault."""
     _authorize(actor, scope)
-    cleaned = {name: _clean(name, data.get(name)) for name in BY_NAME if BY_NAME[name].kind != "secret"}
+    errors, cleaned = {}, {}
     new_api_key = (new_api_key or "").strip() or None
-    if new_api_key is not None:
-        _clean("openai_api_key", new_api_key)
+    submitted = {name: data.get(name) for name in BY_NAME if BY_NAME[name].kind != "secret"}
+    submitted["openai_api_key"] = new_api_key
+    for name, raw in submitted.items():
+        try:
+            cleaned[name] = _clean(name, raw)
+        except ValidationFailed as error:
+            errors[name] = error.message
+    cleaned.pop("openai_api_key", None)
     row = load(scope) or LLMConfig(scope_key=scope.key, user_id=scope.user.id if scope.user else None)
     before = row_values(row) if row.id else {}
     for provider, host_field in KEY_HOST_FIELD.items():
         key_field = f"{provider}_api_key"
-        moved = (before.get(host_field) or None) != cleaned[host_field]
-        if moved and getattr(row, key_field) and new_api_key is None and not clear_api_key:
-            raise ValidationFailed(_l("You changed the address: enter the API key again (a saved key is only "
-                                      "ever sent to the host it was saved for), or clear it."), field=key_field)
+        moved = (before.get(host_field) or None) != cleaned.get(host_field)
+        if moved and getattr(row, key_field) and new_api_key is None and not clear_api_key and host_field not in errors:
+            errors[key_field] = _l("You changed the address: enter the API key again (a saved key is only "
+                                   "ever sent to the host it was saved for), or clear it.")
+    if errors:
+        first = next(iter(errors))
+        raise ValidationFailed(errors[first], field=first, details={"fields": errors})
     for name, value in cleaned.items():
         setattr(row, name, value)
     if clear_api_key:
@@ -168,3 +179,20 @@ def rotate_secrets() -> int:
     audit.record("keys.rotate", ip="cli", actor_label="cli", details={"secrets": count})
     db.session.commit()
     return count
+
+
+def test_connection(actor: User, scope: Scope, data: dict, *, new_api_key: str | None = None):
+    """Probe the provider with the submitted (unsaved) values; the stored key only goes to its own host."""
+    from webapp.llm_configs import providers
+
+    _authorize(actor, scope)
+    current = view(scope)
+    provider = data.get("provider") or current.values["provider"] or "openai"
+    address_field = {"openai": "openai_base_url", "lmstudio": "lmstudio_base_url", "ollama": "ollama_endpoint"}[
+        provider if provider in PROVIDERS else "openai"]
+    address = (data.get(address_field) or "").strip() or current.values[address_field] or ""
+    key = (new_api_key or "").strip()
+    if provider == "openai" and not key and current.values["openai_api_key"] and address == current.values[
+            "openai_base_url"]:
+        key = box().decrypt(current.values["openai_api_key"])
+    return providers.list_models(provider, address, key)

@@ -1,0 +1,107 @@
+"""My LLM settings and (admins) the instance default: one set of views over two scopes."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from webapp.errors import DomainError
+from webapp.extensions import limiter
+from webapp.htmx import is_fragment_request, render_page_or_fragment
+from webapp.llm_configs import service
+from webapp.llm_configs.fields import PROVIDERS, provider_fields
+from webapp.llm_configs.forms import LABELS, LLMSettingsForm
+from webapp.net import client_ip
+
+bp = Blueprint("llm_settings", __name__)
+SCOPES = {"mine": "/settings/llm", "default": "/admin/llm-default"}
+
+
+@bp.before_request
+@login_required
+def signed_in():
+    if (request.view_args or {}).get("scope") == "default" and not current_user.is_admin:
+        abort(403)
+
+
+def _scope(scope: str) -> service.Scope:
+    return service.Scope(None if scope == "default" else current_user._get_current_object())
+
+
+def _render(scope: str, form: LLMSettingsForm, settings: service.SettingsView, status: int = 200, *,
+            fragment: str = "llm_settings/_form.html", **extra):
+    provider = form.provider.data or settings.values["provider"] or "openai"
+    context = dict(form=form, settings=settings, scope=scope, provider=provider, labels=LABELS,
+                   fields=provider_fields(provider), **extra)
+    return render_page_or_fragment("llm_settings/page.html", fragment, status, **context)
+
+
+def _filled_form(settings: service.SettingsView) -> LLMSettingsForm:
+    form = LLMSettingsForm(formdata=None)
+    form.fill_from(settings.own)
+    return form
+
+
+def settings_page(scope: str):
+    settings = service.view(_scope(scope))
+    return _render(scope, _filled_form(settings), settings)
+
+
+def save(scope: str):
+    form = LLMSettingsForm()
+    if form.validate_on_submit():
+        try:
+            service.save(current_user, _scope(scope), form.service_data(), new_api_key=form.openai_api_key.data,
+                         clear_api_key=form.clear_api_key.data, ip=client_ip())
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            if not is_fragment_request():
+                flash(_("Settings saved."), "success")
+                return redirect(request.path)
+            settings = service.view(_scope(scope))
+            return _render(scope, _filled_form(settings), settings, notice=_("Settings saved."))
+    return _render(scope, form, service.view(_scope(scope)), 422)
+
+
+def provider_fields_fragment(scope: str):
+    """The provider-specific fieldset, swapped in when the provider select changes."""
+    settings = service.view(_scope(scope))
+    form = _filled_form(settings)
+    provider = request.args.get("provider", "")
+    form.provider.data = provider if provider in PROVIDERS else ""
+    return _render(scope, form, settings, fragment="llm_settings/_provider_fields.html")
+
+
+def test_connection(scope: str):
+    form = LLMSettingsForm()
+    if not form.validate_on_submit():
+        abort(400)
+    probe = service.test_connection(current_user, _scope(scope), form.service_data(),
+                                    new_api_key=form.openai_api_key.data)
+    return render_template("llm_settings/_probe.html", probe=probe)
+
+
+def reset_field(scope: str, name: str):
+    from webapp.admin.forms import ActionForm
+
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        service.reset_field(current_user, _scope(scope), name, ip=client_ip())
+    except DomainError:
+        abort(404)
+    if not is_fragment_request():
+        return redirect(request.path.rsplit("/reset/", 1)[0])
+    return settings_page(scope)
+
+
+for scope, base in SCOPES.items():
+    defaults = {"scope": scope}
+    bp.add_url_rule(base, f"page_{scope}", settings_page, defaults=defaults)
+    bp.add_url_rule(base, f"save_{scope}", save, methods=["POST"], defaults=defaults)
+    bp.add_url_rule(f"{base}/provider-fields", f"fields_{scope}", provider_fields_fragment, defaults=defaults)
+    bp.add_url_rule(f"{base}/test", f"test_{scope}", limiter.limit("10/minute")(test_connection), methods=["POST"],
+                    defaults=defaults)
+    bp.add_url_rule(f"{base}/reset/<name>", f"reset_{scope}", reset_field, methods=["POST"], defaults=defaults)
