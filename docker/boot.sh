@@ -1,6 +1,9 @@
 #!/bin/sh
 # Apply migrations, then hand the process over to gunicorn (PID 1 receives the signals).
 set -e
+# Prometheus multiprocess mode: every worker writes its samples here; start from an empty directory.
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/agentdesk-metrics}"
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 flask --app wsgi db upgrade
 exec gunicorn --worker-class gthread --workers "${GUNICORN_WORKERS}" --threads "${GUNICORN_THREADS}" \
     --bind "0.0.0.0:${PORT}" --access-logfile - --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" wsgi:app

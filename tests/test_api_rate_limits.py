@@ -1,19 +1,15 @@
 """Per-token rate limits (spec 000 §3.5): headers, 429 body, per-IP throttling, Redis shared by processes."""
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from tests.api_helpers import OPENAI, bearer, make_token, make_user, set_config
+from tests.gunicorn_server import Gunicorn
 from webapp import create_app
 from webapp.config import ConfigError, load
 
-ROOT = Path(__file__).resolve().parent.parent
 PATH = "/v1/users/github/octo/llm-config"
 
 
@@ -88,50 +84,23 @@ def test_memory_storage_is_refused_for_several_production_workers(tmp_path):
     assert load(tmp_path, env={**env, "RATELIMIT_STORAGE_URI": "redis://r:6379/0"})["RATELIMIT_STORAGE_URI"]
 
 
-def _serve(env: dict, port: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4", "--bind", f"127.0.0.1:{port}",
-               "wsgi:app"]
-    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-
-
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=5)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
-
-
 def test_two_server_processes_share_one_redis_and_let_exactly_60_through(app_env, redis_url):
-    import socket
-
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()  # counters from another backend's run of this test
     app, _ = limited_app(app_env)
     _, raw = make_token(app)
-    ports = []
-    for _ in range(2):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            ports.append(s.getsockname()[1])
-    env = {**app_env, "RATELIMIT_STORAGE_URI": redis_url}
-    servers = [_serve(env, port) for port in ports]
+    servers = [Gunicorn({**app_env, "RATELIMIT_STORAGE_URI": redis_url}) for _ in range(2)]
     try:
-        for port in ports:
-            _wait(f"http://127.0.0.1:{port}/health")
+        for server in servers:
+            server.wait()
         statuses = []
         with requests.Session() as session:
             for n in range(70):
-                response = session.get(f"http://127.0.0.1:{ports[n % 2]}{PATH}", headers=bearer(raw), timeout=10)
+                response = session.get(f"{servers[n % 2].url}{PATH}", headers=bearer(raw), timeout=10)
                 statuses.append(response.status_code)
         assert statuses.count(200) == 60 and statuses.count(429) == 10
         assert statuses[:60] == [200] * 60
     finally:
         for server in servers:
-            server.terminate()
-            server.wait(timeout=10)
+            server.stop()

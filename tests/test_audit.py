@@ -60,3 +60,33 @@ def test_admin_changes_are_audited_with_target(admin_client, app):
     html = admin_client.get("/admin/audit?action=admin.", headers=HX).get_data(as_text=True)
     assert actions(html) == ["admin.user.revoke_admin", "admin.user.grant_admin"]
     assert html.count("bob@example.com") == 2
+
+
+def test_api_calls_filter_by_token_and_export_as_csv(admin_client, app):
+    import csv
+    import io
+
+    from tests.api_helpers import OPENAI, bearer, make_token, make_user, set_config
+
+    set_config(app, make_user(app, "octo@example.com", github="octo"), OPENAI)
+    first_id, first = make_token(app)
+    _, second = make_token(app)
+    api = app.test_client()
+    api.get("/v1/users/github/octo/llm-config", headers=bearer(first))
+    api.get("/v1/users/github/nobody/llm-config", headers=bearer(second))
+    html = admin_client.get(f"/admin/audit?token={first_id}", headers=HX).get_data(as_text=True)
+    assert actions(html) == ["api.get_llm_config"] and "github:octo" in html and "github:nobody" not in html
+    response = admin_client.get("/admin/audit/export.csv?action=api.")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [(r["action"], r["target"], r["status_code"]) for r in rows] == [
+        ("api.get_llm_config", "github:nobody", "404"), ("api.get_llm_config", "github:octo", "200")]
+    assert all(r["latency_ms"] != "" and r["ip_address"] == "127.0.0.1" for r in rows)
+
+
+def test_csv_export_is_admin_only(client):
+    register(client, "admin@example.com", "admin")
+    logout(client)
+    register(client, "bob@example.com", "bob")
+    assert client.get("/admin/audit/export.csv").status_code == 403

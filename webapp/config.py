@@ -137,6 +137,9 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         "ASSET_MODE": env.get("ASSET_MODE", "cdn"),
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0") or 0),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
+        # Prometheus: set the directory when several worker processes serve (docker/boot.sh does).
+        "PROMETHEUS_MULTIPROC_DIR": env.get("PROMETHEUS_MULTIPROC_DIR", ""),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
         # Rate limiting (Flask-Limiter).
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -18,6 +18,7 @@ from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy import insert
 
 from webapp.api.envelopes import error_body, family_for_path
+from webapp import metrics
 from webapp.audit.models import AuditEvent
 from webapp.extensions import db, limiter
 from webapp.models_base import utcnow
@@ -38,6 +39,9 @@ class ApiError(Exception):
 
 
 def error_response(error: ApiError):
+    call = g.get("api_call")
+    if call is not None:
+        call.error_code = error.code
     response = jsonify(error_body(family_for_path(request.path) or "llm", error.code, error.message,
                                   error.details, **error.extra))
     response.status_code = error.status
@@ -54,6 +58,7 @@ class Call:
     target: str = ""
     principal: tokens.Principal | None = None
     rate_headers: dict = field(default_factory=dict)
+    error_code: str | None = None
 
 
 def _limits(app):
@@ -150,7 +155,9 @@ def finish(response):
     if call is None:
         return response
     response.headers.update({k: v for k, v in call.rate_headers.items() if k not in response.headers})
-    latency_ms = round((time.perf_counter() - call.started) * 1000)
+    elapsed = time.perf_counter() - call.started
+    latency_ms = round(elapsed * 1000)
+    metrics.observe(call.action, request.method, response.status_code, elapsed, call.error_code)
     principal = call.principal
     ip = client_ip()
     try:

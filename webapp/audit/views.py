@@ -1,8 +1,9 @@
 """Admin → Audit log: filter by action, actor, outcome and date; paginate with HTMX."""
 
-from datetime import date
+import csv
+from datetime import date, datetime, timezone
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from webapp.access import admin_only
 from webapp.audit import service
@@ -20,13 +21,34 @@ def _date(value: str | None) -> date | None:
         return None
 
 
+def _filters() -> service.AuditFilter:
+    args = request.args
+    return service.AuditFilter(action=args.get("action", "")[:64], actor=args.get("actor", "")[:200],
+                               outcome=args.get("outcome", "") if args.get("outcome") in ("success", "failure") else "",
+                               token_id=args.get("token", type=int), since=_date(args.get("since")),
+                               until=_date(args.get("until")))
+
+
 @bp.get("")
 def events():
-    args = request.args
-    filters = service.AuditFilter(action=args.get("action", "")[:64], actor=args.get("actor", "")[:200],
-                                  outcome=args.get("outcome", "") if args.get("outcome") in ("success", "failure") else "",
-                                  since=_date(args.get("since")), until=_date(args.get("until")))
-    pagination = service.list_events(filters, request.args.get("page", 1, type=int),
+    pagination = service.list_events(_filters(), request.args.get("page", 1, type=int),
                                      current_app.config["ADMIN_PAGE_SIZE"] * 2)
     return render_page_or_fragment("audit/events.html", "audit/_events_table.html", pagination=pagination,
-                                   args=args, actions=service.known_actions())
+                                   args=request.args, actions=service.known_actions(),
+                                   tokens=service.token_choices())
+
+
+class _Line:
+    """A file-like sink that hands back what csv.writer wrote, one row at a time."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@bp.get("/export.csv")
+def export_csv():
+    writer = csv.writer(_Line())
+    rows = (writer.writerow(row) for row in service.export_rows(_filters()))
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return Response(stream_with_context(rows), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="agentdesk-audit-{stamp}.csv"'})

@@ -1,0 +1,46 @@
+"""Run the real app under gunicorn in a subprocess, on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    def __init__(self, env: dict, workers: int = 1, threads: int = 4):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
+                   "--worker-class", "gthread", "--bind", f"127.0.0.1:{self.port}", "wsgi:app"]
+        self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+
+    def wait(self, timeout: float = 30) -> "Gunicorn":
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+            try:
+                requests.get(f"{self.url}/health", timeout=5)
+                return self
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.url} did not come up")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=15)
