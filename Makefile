@@ -39,11 +39,15 @@ messages: install
 	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching --ignore-obsolete
 
 # Front-end files for ASSET_MODE=local, from the npm registry (pinned in package-lock.json).
-assets: webapp/static/vendor/htmx.min.js
+VENDORED := htmx.org/dist/htmx.min.js swagger-ui-dist/swagger-ui-bundle.js swagger-ui-dist/swagger-ui.css \
+	redoc/bundles/redoc.standalone.js
 
-webapp/static/vendor/htmx.min.js: package.json package-lock.json
-	npm ci --no-audit --no-fund --silent
-	cp node_modules/htmx.org/dist/htmx.min.js webapp/static/vendor/
+assets: webapp/static/vendor/.stamp
+
+webapp/static/vendor/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent --legacy-peer-deps
+	cp $(addprefix node_modules/,$(VENDORED)) webapp/static/vendor/
+	touch $@
 
 migrate: install
 	$(FLASK) db upgrade

@@ -74,13 +74,14 @@ def register_blueprints(app: Flask) -> None:
     from webapp.api.health import bp as health_bp
     from webapp.api.llm import bp as api_llm_bp
     from webapp.api.metrics import bp as metrics_bp
+    from webapp.api.openapi import bp as openapi_bp
     from webapp.audit.views import bp as audit_bp
     from webapp.dashboard.views import bp as dashboard_bp
     from webapp.llm_configs.views import bp as llm_settings_bp
     from webapp.tokens.views import bp as tokens_bp
 
     for bp in (auth_bp, oauth_bp, dashboard_bp, admin_bp, audit_bp, health_bp, api_llm_bp,
-               llm_settings_bp, tokens_bp, metrics_bp):
+               llm_settings_bp, tokens_bp, metrics_bp, openapi_bp):
         app.register_blueprint(bp)
 
 

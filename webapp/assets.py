@@ -12,6 +12,24 @@ ASSETS = {
         "file": "dist/htmx.min.js",
         "integrity": "sha384-/TgkGk7p307TH7EXJDuUlgG3Ce1UVolAOFopFekQkkXihi5u/6OCvVKyz1W+idaz",
     },
+    "swagger-ui-js": {
+        "package": "swagger-ui-dist",
+        "version": "5.35.0",
+        "file": "swagger-ui-bundle.js",
+        "integrity": "sha384-gjRm0bEPMeTmMh5jT2cHccIwCUZSTd8YC+j0d0sXw0MdGEfScduGpSyF3ZSSLkX9",
+    },
+    "swagger-ui-css": {
+        "package": "swagger-ui-dist",
+        "version": "5.35.0",
+        "file": "swagger-ui.css",
+        "integrity": "sha384-WlYgdmXYOOBWL5apwjDEZwN+U3HmXSSu5R6V5aGxEcf7z+KuRNwBhoxKVN1i3D5I",
+    },
+    "redoc": {
+        "package": "redoc",
+        "version": "2.5.2",
+        "file": "bundles/redoc.standalone.js",
+        "integrity": "sha384-70P5pmIdaQdVbxvjhrcTDv1uKcKqalZ3OHi7S2J+uzDl0PW8dO6L+pHOpm9EEjGJ",
+    },
 }
 
 
@@ -22,6 +40,6 @@ def asset_url(name: str) -> str:
     return f"{CDN_ORIGIN}/npm/{asset['package']}@{asset['version']}/{asset['file']}"
 
 
-def script_origins() -> str:
-    """Origins the CSP must allow for scripts: exactly the CDN in use, nothing else."""
+def asset_origins() -> str:
+    """Origins the CSP must allow for scripts and styles: exactly the CDN in use, nothing else."""
     return "'self'" if current_app.config["ASSET_MODE"] == "local" else f"'self' {CDN_ORIGIN}"

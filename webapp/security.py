@@ -2,7 +2,7 @@
 
 from flask import request
 
-from webapp.assets import script_origins
+from webapp.assets import asset_origins
 
 
 def add_security_headers(response):
@@ -14,7 +14,7 @@ def add_security_headers(response):
     if response.mimetype == "text/html":
         headers.setdefault(
             "Content-Security-Policy",
-            f"default-src 'self'; script-src {script_origins()}; style-src 'self'; img-src 'self' data:; "
+            f"default-src 'self'; script-src {asset_origins()}; style-src 'self'; img-src 'self' data:; "
             "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
             "frame-ancestors 'none'",
         )

@@ -10,6 +10,7 @@ bp = Blueprint("health", __name__)
 
 
 @bp.get("/health")
+@bp.get("/v1/health")
 def health():
     try:
         db.session.execute(text("SELECT 1"))

@@ -1,0 +1,85 @@
+"""The OpenAPI document, the docs pages, and schemathesis fuzzing the API against its own schema."""
+
+import pytest
+import schemathesis
+from schemathesis import GenerationMode
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+
+from tests.api_helpers import OPENAI, OPENAI_KEY, bearer, make_token, make_user, set_config
+from webapp import create_app
+
+
+def test_openapi_document_describes_every_json_endpoint(client):
+    doc = client.get("/openapi.json").json
+    assert doc["openapi"].startswith("3.")
+    assert set(doc["paths"]) == {"/v1/users/{platform}/{username}/llm-config", "/v1/users/llm-configs/batch",
+                                 "/config/{platform}/{username}", "/health", "/v1/health"}
+    assert set(doc["paths"]["/v1/users/{platform}/{username}/llm-config"]) == {"get", "head"}
+    batch = doc["components"]["schemas"]["BatchRequest"]
+    assert batch["properties"]["users"]["maxItems"] == 100 and batch["additionalProperties"] is False
+    error = doc["components"]["schemas"]["ErrorResponse"]
+    assert set(error["properties"]) == {"status", "error"}
+
+
+def test_api_rules_match_every_route_the_app_serves(app):
+    """No JSON route is missing from the document (HTML pages and assets excepted)."""
+    doc_paths = set(create_app(env=None, overrides={"APP_ENV": "testing"}).test_client().get("/openapi.json").json["paths"])
+    served = set()
+    for rule in app.url_map.iter_rules():
+        path = rule.rule.replace("<", "{").replace(">", "}")
+        if path.startswith(("/v1/", "/config/")) or path in ("/health",):
+            served.add(path)
+    assert served <= doc_paths
+
+
+@pytest.mark.parametrize("path, marker", [("/docs", "swagger-ui"), ("/redoc", 'id="redoc"')])
+def test_docs_pages_load_pinned_assets_with_sri(client, path, marker):
+    response = client.get(path)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and marker in html and 'integrity="sha384-' in html
+    assert "/openapi.json" in html and "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_api_never_5xx_and_always_matches_its_schema(app_env):
+    """schemathesis generates valid and invalid requests for every operation and runs its checks
+    (no server error, status codes, content types and bodies as documented, auth enforced ...).
+
+    Driven through its Python API: its pytest plugin does not load on this pytest.
+    """
+    app_env.update(API_RATE_LIMITS="100000/minute;1000000/hour", API_INVALID_TOKEN_LIMIT="100000/minute")
+    app = create_app(env=app_env)
+    make_user(app, "admin@example.com", admin=True)
+    set_config(app, make_user(app, "octo@example.com", github="octo"), OPENAI, api_key=OPENAI_KEY)
+    set_config(app, make_user(app, "lm@example.com", gitlab="lm"), {"provider": "lmstudio"})
+    make_user(app, "empty@example.com", github="empty")
+    _, raw = make_token(app)
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 6
+    statuses = []
+
+    for operation in operations:
+        strategies = [operation.as_strategy(), operation.as_strategy(GenerationMode.NEGATIVE),
+                      *operation.get_strategies_from_examples()]
+        if "{username}" in operation.path:
+            # Real users too, so successful answers are generated and checked against the schema.
+            strategies += [operation.as_strategy(path_parameters={"platform": "github", "username": "octo"}),
+                           operation.as_strategy(path_parameters={"platform": "gitlab", "username": "lm"})]
+        for strategy in strategies:
+            @given(case=strategy)
+            @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+            def run(case):
+                response = case.call_and_validate(headers=bearer(raw))
+                statuses.append((operation.label, response.status_code))
+                assert response.status_code < 500
+
+            try:
+                run()
+            except Unsatisfiable:  # e.g. no invalid variant exists for an operation without inputs
+                continue
+    assert len(statuses) > 200
+    # The successful shapes were really exercised, not only the errors.
+    assert ("GET /v1/users/{platform}/{username}/llm-config", 200) in statuses
+    assert ("GET /config/{platform}/{username}", 200) in statuses
+    assert ("POST /v1/users/llm-configs/batch", 200) in statuses
