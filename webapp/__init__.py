@@ -106,7 +106,7 @@ def register_template_context(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from webapp.cli import keys_cli, tokens_cli, users_cli
+    from webapp.cli import keys_cli, llm_config_cli, tokens_cli, users_cli
 
-    for group in (users_cli, tokens_cli, keys_cli):
+    for group in (users_cli, tokens_cli, keys_cli, llm_config_cli):
         app.cli.add_command(group)

@@ -78,3 +78,25 @@ def rotate_keys():
 
     count = service.rotate_secrets()
     click.echo(f"Re-encrypted {count} secret(s) with the newest key.")
+
+
+llm_config_cli = AppGroup("llm-config", help="LLM settings.")
+
+
+@llm_config_cli.command("import")
+@click.argument("config_yaml", type=click.File("r", encoding="utf-8"))
+@click.option("--platform", type=click.Choice(["github", "gitlab"]), required=True)
+@click.option("--username", required=True, help="The login on that platform.")
+def import_llm_config(config_yaml, platform, username):
+    """Import a legacy coding-agent config.yaml into platform:username's settings."""
+    from webapp.llm_configs import legacy
+
+    try:
+        user, created = legacy.import_file(config_yaml.read(), platform=platform, username=username)
+    except DomainError as error:
+        details = error.details.get("fields") or {}
+        lines = [cli_message(error)] + [f"  {name}: {message}" for name, message in details.items()
+                                        if str(message) != str(error.message)]
+        raise click.ClickException("\n".join(lines)) from None
+    reserved = " (login reserved: nobody had it yet)" if created else ""
+    click.echo(f"Imported LLM settings for {platform}:{username}{reserved}.")

@@ -94,7 +94,11 @@ def _clean(name: str, raw) -> object:
             raise ValidationFailed(_l("Choose openai, lmstudio or ollama."), field=name)
         return raw
     if field.kind == "bool":
-        return bool(raw)
+        if isinstance(raw, bool):
+            return raw
+        if str(raw).strip().lower() in ("true", "false"):
+            return str(raw).strip().lower() == "true"
+        raise ValidationFailed(_l("Use true or false."), field=name)
     if field.kind == "int":
         try:
             value = int(raw)
@@ -113,7 +117,7 @@ def _clean(name: str, raw) -> object:
 
 
 def save(actor: User, scope: Scope, data: dict, *, new_api_key: str | None = None, clear_api_key: bool = False,
-         ip: str) -> LLMConfig:
+         ip: str, audit_label: str | None = None) -> LLMConfig:
     """Write the submitted fields (blank = inherit); raise ValidationFailed naming the field at fault."""
     _authorize(actor, scope)
     errors, cleaned = {}, {}
@@ -146,7 +150,8 @@ def save(actor: User, scope: Scope, data: dict, *, new_api_key: str | None = Non
     row.updated_by = actor.id
     db.session.add(row)
     changed = sorted(n for n in BY_NAME if (before or {}).get(n) != getattr(row, n))
-    audit.record("llm_config.update", ip=ip, actor=actor, target=_target(scope), details={"fields": changed})
+    audit.record("llm_config.update", ip=ip, actor=None if audit_label else actor, actor_label=audit_label,
+                 target=_target(scope), details={"fields": changed})
     db.session.commit()
     return row
 
