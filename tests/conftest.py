@@ -186,3 +186,36 @@ def users_by_email(app):
 
     with app.app_context():
         return {u.email: u for u in db.session.scalars(db.select(User))}
+
+
+class LiveServer:
+    """The app served over real HTTP by werkzeug in a thread."""
+
+    def __init__(self, app):
+        import threading
+
+        from werkzeug.serving import make_server
+
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def live_server_factory(app_env):
+    """Build and serve apps with extra settings; all stopped after the test."""
+    servers = []
+
+    def start(**settings) -> LiveServer:
+        server = LiveServer(create_app(env={**app_env, **settings}))
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

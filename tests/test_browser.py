@@ -3,15 +3,11 @@
 Screenshots land in tests/artifacts/ for a human to look at.
 """
 
-import threading
-
 import pytest
 from playwright.sync_api import expect, sync_playwright
-from werkzeug.serving import make_server
 
 from tests.conftest import ARTIFACTS, PASSWORD
 from tests.fake_idp import ProviderUser
-from webapp import create_app
 
 pytestmark = pytest.mark.browser
 
@@ -29,14 +25,10 @@ def browser():
 
 
 @pytest.fixture
-def live_app(app_env):
-    app = create_app(env=app_env)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
-    yield app
-    server.shutdown()
+def live_app(live_server_factory):
+    server = live_server_factory()
+    server.app.config["LIVE_URL"] = server.url
+    return server.app
 
 
 @pytest.fixture
