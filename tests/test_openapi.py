@@ -3,6 +3,7 @@
 import pytest
 import schemathesis
 from schemathesis import GenerationMode
+from schemathesis.checks import negative_data_rejection
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 
@@ -60,17 +61,24 @@ def test_api_never_5xx_and_always_matches_its_schema(app_env):
     statuses = []
 
     for operation in operations:
-        strategies = [operation.as_strategy(), operation.as_strategy(GenerationMode.NEGATIVE),
-                      *operation.get_strategies_from_examples()]
+        strategies = [operation.as_strategy(), *operation.get_strategies_from_examples()]
+        negative = [operation.as_strategy(GenerationMode.NEGATIVE)]
         if "{username}" in operation.path:
             # Real users too, so successful answers are generated and checked against the schema.
             strategies += [operation.as_strategy(path_parameters={"platform": "github", "username": "octo"}),
                            operation.as_strategy(path_parameters={"platform": "gitlab", "username": "lm"})]
-        for strategy in strategies:
+        for strategy in strategies + negative:
+            # Invalid inputs must still never 5xx and answers must match the schema. The
+            # "negative data rejected" check itself is left out for them: it counts unknown query
+            # parameters (which this API ignores, as most do) and the Authorization header we add
+            # back to every call as invalid; the 4xx answers to bad paths, bodies and flags are
+            # asserted one by one in test_api_llm.py.
+            excluded = [negative_data_rejection] if strategy in negative else []
+
             @given(case=strategy)
             @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
             def run(case):
-                response = case.call_and_validate(headers=bearer(raw))
+                response = case.call_and_validate(headers=bearer(raw), excluded_checks=excluded)
                 statuses.append((operation.label, response.status_code))
                 assert response.status_code < 500
 

@@ -15,6 +15,9 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(config_module.load(app.instance_path, env=env, overrides=overrides))
     logs.configure(app.config["LOG_LEVEL"])
+    from webapp.sessions import BrowserSessionInterface
+
+    app.session_interface = BrowserSessionInterface()
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
@@ -29,6 +32,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from webapp import models, sqlite  # noqa: F401  (every model for Alembic; SQLite pragmas)
     from webapp import crypto
+    from webapp.audit import sink as audit_sink
     from webapp.accounts import oauth as oauth_views
     from webapp.extensions import babel, csrf, db, limiter, login_manager, migrate
     from webapp.i18n import select_locale
@@ -40,6 +44,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     oauth_views.init_app(app)
     crypto.init_app(app)
+    audit_sink.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"

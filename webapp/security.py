@@ -1,26 +1,39 @@
 """Response headers every page and API answer carries."""
 
-from flask import request
+from flask import current_app, request
 
 from webapp.assets import asset_origins
+
+ALWAYS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+
+
+def _csp() -> str:
+    """Built once per app: only the asset origins vary, and they come from config."""
+    policy = current_app.extensions.get("agentdesk.csp")
+    if policy is None:
+        policy = current_app.extensions["agentdesk.csp"] = (
+            f"default-src 'self'; script-src {asset_origins()}; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+            "frame-ancestors 'none'")
+    return policy
 
 
 def add_security_headers(response):
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    for name, value in ALWAYS:
+        if name not in headers:
+            headers[name] = value
     if response.mimetype == "text/html":
-        headers.setdefault(
-            "Content-Security-Policy",
-            f"default-src 'self'; script-src {asset_origins()}; style-src 'self'; img-src 'self' data:; "
-            "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-            "frame-ancestors 'none'",
-        )
-        if request.cookies:
+        if "Content-Security-Policy" not in headers:
+            headers["Content-Security-Policy"] = _csp()
+        if request.cookies and "Cache-Control" not in headers:
             # Pages may show personal data: never keep them in shared caches.
-            headers.setdefault("Cache-Control", "private, no-store")
+            headers["Cache-Control"] = "private, no-store"
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response

@@ -11,14 +11,16 @@ from webapp.api import machine
 from webapp.api.machine import ApiError
 from webapp.api.schemas import BatchRequest
 from webapp.crypto import box, mask_secret
-from webapp.extensions import csrf
+from webapp.extensions import csrf, limiter
 from webapp.llm_configs import lookup
 from webapp.llm_configs.resolve import llm_config_json, user_config_json
 
 bp = Blueprint("api_llm", __name__)
 csrf.exempt(bp)
+limiter.request_filter(machine.is_machine_request)  # per-token limits are applied by machine.authenticate
 bp.before_request(machine.authenticate("llm-config:read"))
 bp.after_request(machine.finish)
+bp.teardown_request(machine.close_connection)
 bp.register_error_handler(ApiError, machine.error_response)
 
 TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
@@ -57,7 +59,7 @@ def _reveal(mask: bool):
 def _resolve(platform: str, username: str) -> lookup.Found:
     """Find a user's effective settings or raise the spec's 4xx."""
     _check(platform, username)
-    found = lookup.find_one(platform, username)
+    found = lookup.find_one(machine.connection(), platform, username)
     details = {"platform": platform, "username": username}
     if found is None:
         raise ApiError(404, "USER_NOT_FOUND", f"User '{platform}:{username}' not found", details)
@@ -105,7 +107,7 @@ def batch_llm_configs():
             raise
     mask = _flag("mask_api_key", False)
     principal = call.principal
-    found = lookup.find_many([(u.platform, u.username) for u in batch.users])
+    found = lookup.find_many(machine.connection(), [(u.platform, u.username) for u in batch.users])
     reveal = _reveal(mask)
     configs, not_found, seen = [], [], set()
     for ref in batch.users:

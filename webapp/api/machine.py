@@ -14,18 +14,27 @@ from dataclasses import dataclass, field
 
 from flask import current_app, g, jsonify, request
 from limits import parse_many
-from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import insert
+from limits.strategies import FixedWindowRateLimiter
 
 from webapp.api.envelopes import error_body, family_for_path
 from webapp import metrics
-from webapp.audit.models import AuditEvent
 from webapp.extensions import db, limiter
 from webapp.models_base import utcnow
 from webapp.net import client_ip
 from webapp.tokens import service as tokens
 
 access_log = logging.getLogger("agentdesk.access")
+
+
+MACHINE_PREFIXES = ("/v1/", "/config/")
+
+
+def is_machine_request() -> bool:
+    """Token-authenticated API calls: no cookie session, no browser-side rate limiter.
+
+    Decided by path, because Flask opens the session before it matches the URL.
+    """
+    return request.path.startswith(MACHINE_PREFIXES)
 
 
 class ApiError(Exception):
@@ -65,7 +74,7 @@ def _limits(app):
     cached = app.extensions.get("agentdesk.api_limits")
     if cached is None:
         cached = app.extensions["agentdesk.api_limits"] = (
-            MovingWindowRateLimiter(limiter.storage),
+            FixedWindowRateLimiter(limiter.storage),
             parse_many(app.config["API_RATE_LIMITS"]),
             parse_many(app.config["API_INVALID_TOKEN_LIMIT"]),
         )
@@ -92,7 +101,8 @@ def authenticate(required_scope: str):
         strategy, per_token, per_ip = _limits(current_app)
         ip = client_ip()
         try:
-            principal = tokens.authenticate(_bearer())
+            principal = tokens.authenticate(_bearer(), connection(),
+                                            current_app.extensions["audit_sink"].token_used)
             if principal is None:
                 # Guessing is throttled per address; a valid token is never blocked by its neighbours.
                 for item in per_ip:
@@ -117,6 +127,19 @@ def authenticate(required_scope: str):
             raise ApiError(403, "FORBIDDEN", f"This token lacks the '{required_scope}' scope.")
 
     return hook
+
+
+def connection():
+    """This request's database connection (SQLAlchemy Core, no ORM session), closed at teardown."""
+    if "api_connection" not in g:
+        g.api_connection = db.engine.connect()
+    return g.api_connection
+
+
+def close_connection(_exc=None) -> None:
+    conn = g.pop("api_connection", None)
+    if conn is not None:
+        conn.close()
 
 
 def _is_storage_error(error: Exception) -> bool:
@@ -160,16 +183,12 @@ def finish(response):
     metrics.observe(call.action, request.method, response.status_code, elapsed, call.error_code)
     principal = call.principal
     ip = client_ip()
-    try:
-        db.session.execute(insert(AuditEvent).values(
-            created_at=utcnow(), actor_token_id=principal.token_id if principal else None,
-            actor_label=principal.label if principal else "anonymous", action=call.action, target=call.target[:320],
-            outcome="success" if response.status_code < 400 else "failure", ip_address=ip[:64],
-            status_code=response.status_code, latency_ms=latency_ms, details={"method": request.method}))
-        db.session.commit()
-    except Exception:  # the answer is already decided; losing one audit row must not turn it into a 500
-        db.session.rollback()
-        current_app.logger.exception("could not write the audit event for %s", request.path)
+    current_app.extensions["audit_sink"].write({
+        "created_at": utcnow(), "actor_user_id": None, "actor_token_id": principal.token_id if principal else None,
+        "actor_label": principal.label if principal else "anonymous", "action": call.action,
+        "target": call.target[:320], "outcome": "success" if response.status_code < 400 else "failure",
+        "ip_address": ip[:64], "status_code": response.status_code, "latency_ms": latency_ms,
+        "details": {"method": request.method}})
     access_log.info(json.dumps({
         "timestamp": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), "method": request.method, "path": request.path,
         "status": response.status_code, "response_time_ms": latency_ms,

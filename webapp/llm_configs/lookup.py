@@ -12,7 +12,6 @@ from sqlalchemy import and_, bindparam, literal, select, tuple_
 from sqlalchemy.orm import aliased
 
 from webapp.accounts.models import Identity, User
-from webapp.extensions import db
 from webapp.llm_configs import resolve
 from webapp.llm_configs.fields import FIELDS
 from webapp.llm_configs.models import DEFAULT_SCOPE, LLMConfig
@@ -60,15 +59,15 @@ def _found(row) -> Found:
                  updated_at=mapping[f"{source}_updated_at"])
 
 
-def find_one(platform: str, username: str) -> Found | None:
-    row = db.session.execute(_ONE, {"platform": platform, "login_key": username.lower()}).first()
+def find_one(connection, platform: str, username: str) -> Found | None:
+    row = connection.execute(_ONE, {"platform": platform, "login_key": username.lower()}).first()
     return _found(row) if row is not None else None
 
 
-def find_many(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Found]:
+def find_many(connection, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Found]:
     """One query whatever the number of users; keyed by (platform, lower-cased login)."""
     if not pairs:
         return {}
     keys = sorted({(p, u.lower()) for p, u in pairs})
     statement = _BASE.where(tuple_(Identity.platform, Identity.login_key).in_(keys))
-    return {(row.platform, row.login_key): _found(row) for row in db.session.execute(statement)}
+    return {(row.platform, row.login_key): _found(row) for row in connection.execute(statement)}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 
 from webapp.accounts.models import User
 from webapp.audit import service as audit
@@ -136,11 +136,15 @@ _LOOKUP = select(ApiToken.id, ApiToken.kind, ApiToken.name, ApiToken.prefix, Api
                  ).where(ApiToken.token_hash == bindparam("token_hash"))
 
 
-def authenticate(raw: str | None) -> Principal | None:
-    """An active, unexpired token -> its Principal; anything else -> None (one answer for all failures)."""
+def authenticate(raw: str | None, connection, record_use) -> Principal | None:
+    """An active, unexpired token -> its Principal; anything else -> None (one answer for all failures).
+
+    Runs on a plain Connection (no ORM session): this is every machine request's first query.
+    `record_use(token_id, when)` stores the last use (batched by the audit sink).
+    """
     if not raw or not well_formed(raw):
         return None
-    row = db.session.execute(_LOOKUP, {"token_hash": hash_token(raw)}).first()
+    row = connection.execute(_LOOKUP, {"token_hash": hash_token(raw)}).first()
     if row is None or row.status != "active":
         return None
     now = datetime.now(timezone.utc)
@@ -150,16 +154,9 @@ def authenticate(raw: str | None) -> Principal | None:
             expires_at = expires_at.replace(tzinfo=timezone.utc)
         if expires_at <= now:
             return None
-    _touch(row.id, row.last_used_at, now)
+    last_used_at = row.last_used_at
+    if last_used_at is not None and last_used_at.tzinfo is None:
+        last_used_at = last_used_at.replace(tzinfo=timezone.utc)
+    if last_used_at is None or now - last_used_at >= LAST_USED_WRITE_INTERVAL:
+        record_use(row.id, now)
     return Principal(row.id, row.kind, row.name, row.prefix, frozenset(row.scopes or ()), row.user_id)
-
-
-def _touch(token_id: int, last_used_at: datetime | None, now: datetime) -> None:
-    """Record use at most once a minute per token, so the hot path rarely writes."""
-    if last_used_at is not None:
-        if last_used_at.tzinfo is None:
-            last_used_at = last_used_at.replace(tzinfo=timezone.utc)
-        if now - last_used_at < LAST_USED_WRITE_INTERVAL:
-            return
-    db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
-    db.session.commit()

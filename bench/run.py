@@ -1,0 +1,182 @@
+"""Benchmark the agents' hot path against a bare Flask endpoint, in one run, on loopback.
+
+    .venv/bin/python bench/run.py [--duration 10] [--connections 32]
+
+Both apps run under gunicorn with the same settings (gthread, 1 worker, 8 threads); wrk drives
+them with the same connections. The real endpoint runs everything it does in production: token
+lookup (SHA-256), moving-window rate limits (60/min and 1000/h per token, spread over many
+tokens so none is exhausted), the SQLite read, decryption of the key, one audit row, the JSON
+access-log line and Prometheus metrics. Prints req/s, p50 and p99 for both and their ratio,
+then the latency of a batch of 100 users against a single GET.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TOKENS = 1000
+BATCH = 100
+PATH = "/v1/users/github/bench-user/llm-config"
+TARGETS = {"ratio": 0.3, "batch_ratio": 4.0, "p99_ms": 150.0}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(env: dict, workdir: Path) -> tuple[Path, Path]:
+    """Migrate a fresh SQLite database; add the users, a ~1 KB config and the tokens."""
+    from webapp import create_app
+    from webapp.accounts.identities import reserve_login
+    from webapp.accounts.service import create_user_cli, new_user
+    from webapp.extensions import db
+    from webapp.llm_configs import service as llm
+    from webapp.tokens import service as tokens
+
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
+                   env={**os.environ, **env}, check=True, capture_output=True)
+    app = create_app(env=env)
+    with app.app_context():
+        admin = create_user_cli(email="admin@bench.example.com", password="Bench-passw0rd", username="admin",
+                                admin=True, logins={})
+        prompt = ("You are a careful senior engineer. Prefer small, reviewed changes; explain trade-offs; "
+                  "write tests first. ") * 5
+        for n in range(BATCH):
+            login = "bench-user" if n == 0 else f"bench-user-{n}"
+            user = new_user(display_name=login)
+            reserve_login(user, "github", login)
+            db.session.flush()
+            llm.save(user, llm.Scope(user), {"provider": "openai", "openai_model": "gpt-4o",
+                                             "openai_base_url": "https://api.openai.com/v1",
+                                             "openai_max_token": 40960, "system_prompt": prompt,
+                                             "function_calling": True, "max_llm_process_num": 1000},
+                     new_api_key="sk-proj-" + "x" * 40 + f"{n:04d}", ip="bench")
+        raws = [tokens.create_token(admin, kind="service", name=f"bench-{n}", ip="bench")[1] for n in range(TOKENS)]
+        db.engine.dispose()
+    tokens_file = workdir / "tokens.txt"
+    tokens_file.write_text("\n".join(raws) + "\n")
+    return tokens_file, workdir
+
+
+def serve(module: str, env: dict, port: int) -> subprocess.Popen:
+    command = [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1", "--threads", os.environ.get("BENCH_THREADS", "8"),
+               "--bind", f"127.0.0.1:{port}", "--log-level", "warning", module]
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/nothing", timeout=2)
+            return process
+        except requests.RequestException:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"{module} did not start")
+
+
+def wrk(port: int, env: dict, duration: int, connections: int) -> dict:
+    output = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(ROOT / "bench/tokens.lua"),
+         f"http://127.0.0.1:{port}"], env={**os.environ, **env}, check=True, capture_output=True, text=True).stdout
+
+    def latency(label: str) -> float:
+        value, unit = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)), "p50": latency("50"),
+            "p99": latency("99"), "errors": int(non_2xx.group(1)) if non_2xx else 0}
+
+
+def sequential_ms(call, repeat: int) -> float:
+    call()  # warm up
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+
+    workdir = Path(tempfile.mkdtemp(prefix="agentdesk-bench-"))
+    env = {"APP_ENV": "production", "SECRET_KEY": Fernet.generate_key().decode() * 2,
+           "ENCRYPTION_KEYS": Fernet.generate_key().decode(), "DATABASE_URL": f"sqlite:///{workdir}/bench.db",
+           "RATELIMIT_STORAGE_URI": "memory://", "LOG_LEVEL": "WARNING", "BENCH_PATH": PATH}
+    try:
+        tokens_file, _ = prepare(env, workdir)
+        env["BENCH_TOKENS_FILE"] = str(tokens_file)
+        real_port, bare_port = free_port(), free_port()
+        real = serve("wsgi:app", env, real_port)
+        raws = tokens_file.read_text().split()
+        session = requests.Session()
+        body = session.get(f"http://127.0.0.1:{real_port}{PATH}", headers={"Authorization": f"Bearer {raws[0]}"})
+        assert body.status_code == 200, body.text
+        body_file = workdir / "body.json"
+        body_file.write_bytes(body.content)
+        bare = serve("bench.bare_app:app", {**env, "BENCH_BODY_FILE": str(body_file)}, bare_port)
+        try:
+            results = {"bare": wrk(bare_port, env, args.duration, args.connections),
+                       "real": wrk(real_port, env, args.duration, args.connections)}
+            header = {"Authorization": f"Bearer {raws[1]}"}
+            batch = {"users": [{"platform": "github", "username": "bench-user" if n == 0 else f"bench-user-{n}"}
+                               for n in range(BATCH)]}
+            url = f"http://127.0.0.1:{real_port}"
+            single_ms = sequential_ms(lambda: session.get(f"{url}{PATH}", headers=header), 30)
+            batch_ms = sequential_ms(lambda: session.post(f"{url}/v1/users/llm-configs/batch", json=batch,
+                                                          headers={"Authorization": f"Bearer {raws[2]}"}), 30)
+        finally:
+            real.terminate()
+            bare.terminate()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    ratio = results["real"]["rps"] / results["bare"]["rps"]
+    batch_ratio = batch_ms / single_ms
+    print(f"response body: {len(body.content)} bytes; {args.connections} connections, {args.duration}s each, "
+          f"gunicorn gthread 1 worker x 8 threads, SQLite")
+    print(f"{'':24}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
+    for name in ("bare", "real"):
+        r = results[name]
+        label = "bare Flask, same bytes" if name == "bare" else "GET llm-config"
+        print(f"{label:24}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['errors']:>10}")
+    print(f"real / bare throughput: {ratio:.2f}x (target >= {TARGETS['ratio']}x)")
+    print(f"single GET median {single_ms:.2f} ms; batch of {BATCH} median {batch_ms:.2f} ms; "
+          f"ratio {batch_ratio:.2f}x (target <= {TARGETS['batch_ratio']}x)")
+    print(f"p99 at {args.connections} connections: {results['real']['p99']:.1f} ms (target <= {TARGETS['p99_ms']} ms)")
+    ok = (ratio >= TARGETS["ratio"] and batch_ratio <= TARGETS["batch_ratio"]
+          and results["real"]["p99"] <= TARGETS["p99_ms"] and results["real"]["errors"] == 0)
+    print(json.dumps({"ratio": round(ratio, 3), "batch_ratio": round(batch_ratio, 3),
+                      "p99_ms": results["real"]["p99"], "targets_met": ok}))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
