@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
 
@@ -17,11 +19,14 @@ class SecretBox:
         except (ValueError, TypeError):
             raise ConfigError("ENCRYPTION_KEYS must be comma-separated Fernet keys "
                               "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')") from None
+        # Agents read the same few keys all day: remember recent ciphertext -> plaintext pairs
+        # (bounded; the plaintext lives in this process's memory either way while it is used).
+        self.decrypt = lru_cache(maxsize=4096)(self._decrypt)
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
 
-    def decrypt(self, token: str) -> str:
+    def _decrypt(self, token: str) -> str:
         return self._fernet.decrypt(token.encode()).decode()
 
     def rotate(self, token: str) -> str:

@@ -13,9 +13,8 @@ import time
 from dataclasses import dataclass, field
 
 from flask import current_app, g, jsonify, request
-from limits import parse_many
-from limits.strategies import FixedWindowRateLimiter
 
+from webapp.api import ratelimit
 from webapp.api.envelopes import error_body, family_for_path
 from webapp import metrics
 from webapp.extensions import db, limiter
@@ -70,13 +69,17 @@ class Call:
     error_code: str | None = None
 
 
-def _limits(app):
+def _limits(app) -> tuple[ratelimit.FixedWindows, ratelimit.FixedWindows]:
+    """(per token, per address for bad tokens), built once per app on its configured storage."""
     cached = app.extensions.get("agentdesk.api_limits")
     if cached is None:
+        if app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+            counters = ratelimit.LocalCounters()
+        else:
+            counters = ratelimit.SharedCounters(limiter.storage)
         cached = app.extensions["agentdesk.api_limits"] = (
-            FixedWindowRateLimiter(limiter.storage),
-            parse_many(app.config["API_RATE_LIMITS"]),
-            parse_many(app.config["API_INVALID_TOKEN_LIMIT"]),
+            ratelimit.FixedWindows(counters, app.config["API_RATE_LIMITS"], "api-token"),
+            ratelimit.FixedWindows(counters, app.config["API_INVALID_TOKEN_LIMIT"], "api-bad-token"),
         )
     return cached
 
@@ -98,26 +101,24 @@ def authenticate(required_scope: str):
         args = request.view_args or {}
         g.api_call = call = Call(started=time.perf_counter(), action=f"api.{(request.endpoint or '').rpartition('.')[2]}",
                                  target=f"{args['platform']}:{args['username']}" if "username" in args else "")
-        strategy, per_token, per_ip = _limits(current_app)
-        ip = client_ip()
+        per_token, per_ip = _limits(current_app)
         try:
             principal = tokens.authenticate(_bearer(), connection(),
                                             current_app.extensions["audit_sink"].token_used)
             if principal is None:
                 # Guessing is throttled per address; a valid token is never blocked by its neighbours.
-                for item in per_ip:
-                    if not strategy.hit(item, "bad-token", ip):
-                        raise _too_many(strategy, per_ip, ("bad-token", ip))
+                windows = per_ip.hit(client_ip())
+                if not all(w.allowed for w in windows):
+                    raise _too_many(windows)
                 raise ApiError(401, *UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer realm="agentdesk"'})
             call.principal = principal
-            identifiers = ("token", str(principal.token_id))
-            for item in per_token:
-                if not strategy.hit(item, *identifiers):
-                    raise _too_many(strategy, per_token, identifiers)
-            call.rate_headers = _headers(_stats(strategy, per_token, identifiers))
+            windows = per_token.hit(str(principal.token_id))
+            if not all(w.allowed for w in windows):
+                raise _too_many(windows)
+            call.rate_headers = _headers(windows)
         except ApiError:
             raise
-        except Exception as error:  # the limiter's storage (Redis) is unreachable
+        except Exception as error:  # the counters' storage (Redis) is unreachable
             if not _is_storage_error(error):
                 raise
             current_app.logger.error("rate-limit storage unavailable: %s", error.__class__.__name__)
@@ -129,17 +130,26 @@ def authenticate(required_scope: str):
     return hook
 
 
-def connection():
-    """This request's database connection (SQLAlchemy Core, no ORM session), closed at teardown."""
+@dataclass(frozen=True)
+class RawConnection:
+    """A pooled DBAPI connection and its dialect, for the prepared hot-path queries (webapp/hotsql.py)."""
+
+    connection: object
+    dialect: object
+
+
+def connection() -> RawConnection:
+    """This request's database connection, checked out of the pool once and returned at teardown."""
     if "api_connection" not in g:
-        g.api_connection = db.engine.connect()
+        engine = db.engine
+        g.api_connection = RawConnection(engine.raw_connection(), engine.dialect)
     return g.api_connection
 
 
 def close_connection(_exc=None) -> None:
     conn = g.pop("api_connection", None)
     if conn is not None:
-        conn.close()
+        conn.connection.close()  # back to the pool (rolled back there)
 
 
 def _is_storage_error(error: Exception) -> bool:
@@ -147,27 +157,20 @@ def _is_storage_error(error: Exception) -> bool:
     return bool(names & {"ConnectionError", "TimeoutError", "RedisError", "StorageError", "ConfigurationError"})
 
 
-def _stats(strategy, items, identifiers) -> list:
-    return [(item, *strategy.get_window_stats(item, *identifiers)) for item in items]
-
-
-def _headers(stats) -> dict:
+def _headers(windows: list[ratelimit.Window]) -> dict:
     headers = {}
-    for item, reset, remaining in stats:
-        suffix = SUFFIXES.get(item.GRANULARITY.name, f"-{item.GRANULARITY.name.title()}")
-        headers[f"X-RateLimit-Limit{suffix}"] = str(item.amount)
-        headers[f"X-RateLimit-Remaining{suffix}"] = str(max(remaining, 0))
-        headers[f"X-RateLimit-Reset{suffix}"] = str(math.ceil(reset))
+    for window in windows:
+        suffix = SUFFIXES.get(window.limit.GRANULARITY.name, f"-{window.limit.GRANULARITY.name.title()}")
+        headers[f"X-RateLimit-Limit{suffix}"] = str(window.limit.amount)
+        headers[f"X-RateLimit-Remaining{suffix}"] = str(window.remaining)
+        headers[f"X-RateLimit-Reset{suffix}"] = str(math.ceil(window.reset))
     return headers
 
 
-def _too_many(strategy, items, identifiers) -> ApiError:
-    """429 with the spec's body; retry_after is when the exhausted window next admits a request."""
-    stats = _stats(strategy, items, identifiers)
-    now = time.time()
-    waits = [min(reset - now, item.get_expiry()) for item, reset, remaining in stats if remaining <= 0]
-    retry_after = max(1, math.ceil(max(waits or [1])))
-    headers = {**_headers(stats), "Retry-After": str(retry_after)}
+def _too_many(windows: list[ratelimit.Window]) -> ApiError:
+    """429 with the spec's body; retry_after is when the exhausted window starts over."""
+    retry_after = ratelimit.FixedWindows.retry_after(windows)
+    headers = {**_headers(windows), "Retry-After": str(retry_after)}
     return ApiError(429, "RATE_LIMIT_EXCEEDED", "Rate limit exceeded. Please try again later.",
                     headers=headers, retry_after=retry_after)
 

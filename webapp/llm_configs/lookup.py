@@ -1,6 +1,8 @@
-"""The agents' hot path: resolve platform:username to effective settings in one SQL statement.
+"""The agents' hot path: resolve platform:username to effective settings.
 
-SQLAlchemy Core with statements built once (their compiled form is cached), no ORM objects.
+One GET is one statement (identity, user, own settings and the instance default joined); a batch
+is two whatever its size (the users' rows, then the default once). Statements are compiled once
+per dialect and run on the DBAPI cursor (webapp/hotsql.py); no ORM objects.
 """
 
 from __future__ import annotations
@@ -8,32 +10,51 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, literal, select, tuple_
+from sqlalchemy import and_, bindparam, literal, select
 from sqlalchemy.orm import aliased
 
 from webapp.accounts.models import Identity, User
+from webapp.hotsql import PreparedQuery
 from webapp.llm_configs import resolve
 from webapp.llm_configs.fields import FIELDS
 from webapp.llm_configs.models import DEFAULT_SCOPE, LLMConfig
 
+BATCH_MAX = 100
 _own = aliased(LLMConfig, name="own")
 _default = aliased(LLMConfig, name="dflt")
-_COLUMNS = [
-    Identity.platform, Identity.login, Identity.login_key, Identity.user_id, User.active.label("user_active"),
-    _own.created_at.label("own_created_at"), _own.updated_at.label("own_updated_at"),
-    _default.created_at.label("dflt_created_at"), _default.updated_at.label("dflt_updated_at"),
-    *[getattr(_own, f.name).label(f"own_{f.name}") for f in FIELDS],
-    *[getattr(_default, f.name).label(f"dflt_{f.name}") for f in FIELDS],
-    _own.id.label("own_id"), _default.id.label("dflt_id"),
-]
-_BASE = (
-    select(*_COLUMNS)
+
+
+def _config_columns(alias, prefix: str) -> list:
+    return [alias.id.label(f"{prefix}_id"), alias.created_at.label(f"{prefix}_created_at"),
+            alias.updated_at.label(f"{prefix}_updated_at"),
+            *[getattr(alias, f.name).label(f"{prefix}_{f.name}") for f in FIELDS]]
+
+
+_USER_ROWS = (
+    select(Identity.platform, Identity.login, Identity.login_key, Identity.user_id,
+           User.active.label("user_active"), *_config_columns(_own, "own"))
     .select_from(Identity)
     .join(User, User.id == Identity.user_id)
     .outerjoin(_own, _own.user_id == Identity.user_id)
-    .outerjoin(_default, _default.scope_key == literal(DEFAULT_SCOPE))
 )
-_ONE = _BASE.where(and_(Identity.platform == bindparam("platform"), Identity.login_key == bindparam("login_key")))
+_ONE = PreparedQuery(
+    _USER_ROWS.add_columns(*_config_columns(_default, "dflt"))
+    .outerjoin(_default, _default.scope_key == literal(DEFAULT_SCOPE))
+    .where(and_(Identity.platform == bindparam("platform"), Identity.login_key == bindparam("login_key")))
+)
+_DEFAULT = PreparedQuery(select(*_config_columns(LLMConfig, "dflt")).where(LLMConfig.scope_key == DEFAULT_SCOPE))
+# One prepared statement per batch size (1..100), built on first use: `login_key IN (?, ?, ...)` keeps the
+# (platform, login_key) index in play; the exact pairs are then picked in Python.
+_MANY: dict[int, PreparedQuery] = {}
+
+
+def _many(size: int) -> PreparedQuery:
+    query = _MANY.get(size)
+    if query is None:
+        keys = [bindparam(f"k{n}") for n in range(size)]
+        query = _MANY[size] = PreparedQuery(_USER_ROWS.where(
+            Identity.platform.in_([bindparam("p0"), bindparam("p1")]), Identity.login_key.in_(keys)))
+    return query
 
 
 @dataclass(frozen=True)
@@ -47,27 +68,45 @@ class Found:
     updated_at: datetime | None
 
 
-def _found(row) -> Found:
-    mapping = row._mapping
-    own = {f.name: mapping[f"own_{f.name}"] for f in FIELDS} if mapping["own_id"] is not None else None
-    default = {f.name: mapping[f"dflt_{f.name}"] for f in FIELDS} if mapping["dflt_id"] is not None else None
+_OWN_NAMES = tuple((f.name, f"own_{f.name}") for f in FIELDS)
+_DEFAULT_NAMES = tuple((f.name, f"dflt_{f.name}") for f in FIELDS)
+
+
+def _settings(row: dict, prefix: str, names) -> dict | None:
+    return {name: row[column] for name, column in names} if row.get(f"{prefix}_id") is not None else None
+
+
+def _found(row: dict, default_row: dict | None) -> Found:
+    own = _settings(row, "own", _OWN_NAMES)
+    default = _settings(default_row, "dflt", _DEFAULT_NAMES) if default_row else None
     merged = resolve.effective(own, default)
-    source = "own" if own is not None else "dflt"
-    return Found(platform=mapping["platform"], login=mapping["login"], user_id=mapping["user_id"],
-                 active=mapping["user_active"],
-                 values=merged[0] if merged else None, created_at=mapping[f"{source}_created_at"],
-                 updated_at=mapping[f"{source}_updated_at"])
+    dates = row if own is not None else (default_row or {})
+    prefix = "own" if own is not None else "dflt"
+    return Found(platform=row["platform"], login=row["login"], user_id=row["user_id"], active=row["user_active"],
+                 values=merged[0] if merged else None, created_at=dates.get(f"{prefix}_created_at"),
+                 updated_at=dates.get(f"{prefix}_updated_at"))
 
 
 def find_one(connection, platform: str, username: str) -> Found | None:
-    row = connection.execute(_ONE, {"platform": platform, "login_key": username.lower()}).first()
-    return _found(row) if row is not None else None
+    row = next(_ONE.rows(connection.connection, connection.dialect,
+                         {"platform": platform, "login_key": username.lower()}), None)
+    return _found(row, row) if row is not None else None
 
 
 def find_many(connection, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Found]:
-    """One query whatever the number of users; keyed by (platform, lower-cased login)."""
-    if not pairs:
+    """Two queries whatever the number of users; keyed by (platform, lower-cased login)."""
+    wanted = {(platform, username.lower()) for platform, username in pairs}
+    if not wanted:
         return {}
-    keys = sorted({(p, u.lower()) for p, u in pairs})
-    statement = _BASE.where(tuple_(Identity.platform, Identity.login_key).in_(keys))
-    return {(row.platform, row.login_key): _found(row) for row in connection.execute(statement)}
+    if len(wanted) > BATCH_MAX:
+        raise ValueError(f"at most {BATCH_MAX} users per batch")
+    keys = sorted({login for _, login in wanted})
+    platforms = sorted({platform for platform, _ in wanted})
+    params = {"p0": platforms[0], "p1": platforms[-1], **{f"k{n}": key for n, key in enumerate(keys)}}
+    default_row = next(_DEFAULT.rows(connection.connection, connection.dialect), None)
+    found = {}
+    for row in _many(len(keys)).rows(connection.connection, connection.dialect, params):
+        key = (row["platform"], row["login_key"])
+        if key in wanted:
+            found[key] = _found(row, default_row)
+    return found

@@ -16,6 +16,7 @@ from webapp.accounts.models import User
 from webapp.audit import service as audit
 from webapp.errors import Forbidden, NotFound, ValidationFailed
 from webapp.extensions import db
+from webapp.hotsql import PreparedQuery
 from webapp.models_base import utcnow
 from webapp.tokens.models import KINDS, ApiToken
 
@@ -130,10 +131,10 @@ class Principal:
         return f"{self.name} ({self.prefix}…)"
 
 
-# Built once; SQLAlchemy caches its compiled form, so each call only binds the hash.
-_LOOKUP = select(ApiToken.id, ApiToken.kind, ApiToken.name, ApiToken.prefix, ApiToken.scopes, ApiToken.user_id,
+# Compiled once per dialect; each call only binds the hash (webapp/hotsql.py).
+_LOOKUP = PreparedQuery(select(ApiToken.id, ApiToken.kind, ApiToken.name, ApiToken.prefix, ApiToken.scopes, ApiToken.user_id,
                  ApiToken.status, ApiToken.expires_at, ApiToken.last_used_at
-                 ).where(ApiToken.token_hash == bindparam("token_hash"))
+                 ).where(ApiToken.token_hash == bindparam("token_hash")))
 
 
 def authenticate(raw: str | None, connection, record_use) -> Principal | None:
@@ -144,19 +145,20 @@ def authenticate(raw: str | None, connection, record_use) -> Principal | None:
     """
     if not raw or not well_formed(raw):
         return None
-    row = connection.execute(_LOOKUP, {"token_hash": hash_token(raw)}).first()
-    if row is None or row.status != "active":
+    row = next(_LOOKUP.rows(connection.connection, connection.dialect, {"token_hash": hash_token(raw)}), None)
+    if row is None or row["status"] != "active":
         return None
     now = datetime.now(timezone.utc)
-    expires_at = row.expires_at
+    expires_at = row["expires_at"]
     if expires_at is not None:
         if expires_at.tzinfo is None:
             expires_at = expires_at.replace(tzinfo=timezone.utc)
         if expires_at <= now:
             return None
-    last_used_at = row.last_used_at
+    last_used_at = row["last_used_at"]
     if last_used_at is not None and last_used_at.tzinfo is None:
         last_used_at = last_used_at.replace(tzinfo=timezone.utc)
     if last_used_at is None or now - last_used_at >= LAST_USED_WRITE_INTERVAL:
-        record_use(row.id, now)
-    return Principal(row.id, row.kind, row.name, row.prefix, frozenset(row.scopes or ()), row.user_id)
+        record_use(row["id"], now)
+    return Principal(row["id"], row["kind"], row["name"], row["prefix"], frozenset(row["scopes"] or ()),
+                     row["user_id"])
