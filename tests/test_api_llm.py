@@ -241,3 +241,20 @@ def test_access_log_is_one_json_line_per_call(client, octo, token):
 def test_unknown_api_method_gets_the_envelope(client, token):
     response = client.delete("/v1/users/github/x/llm-config", headers=bearer(token))
     assert response.status_code == 405 and response.json["status"] == "error"
+
+
+def test_error_log_line_for_api_errors(client, octo, token):
+    records = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record)
+    logger = logging.getLogger("agentdesk.api_errors")
+    logger.addHandler(handler)
+    try:
+        client.get("/v1/users/github/notfolder/llm-config", headers=bearer(token))
+        client.get("/v1/users/github/nobody/llm-config", headers=bearer(token))
+    finally:
+        logger.removeHandler(handler)
+    assert len(records) == 1 and records[0].levelname == "WARNING"
+    line = json.loads(records[0].getMessage())
+    assert line["error_code"] == "USER_NOT_FOUND" and line["level"] == "WARNING"
+    assert (line["platform"], line["username"], line["message"]) == ("github", "nobody", "User 'github:nobody' not found")

@@ -130,7 +130,24 @@ def test_keys_rotate_reencrypts_under_the_newest_key(app_env, app):
     assert data["llm_config"]["openai"]["api_key"] == OPENAI_KEY
 
 
-def test_no_plaintext_key_in_the_database_file_audit_pages_or_errors(client, app, app_env, migrated):
+def test_no_plaintext_key_in_the_database_file_audit_pages_logs_or_errors(client, app, app_env, migrated, llm_server):
+    import logging
+
+    records = []
+    handler = logging.Handler(level=logging.DEBUG)
+    handler.emit = lambda record: records.append(record.getMessage() + str(record.exc_info or ""))
+    loggers = [logging.getLogger(), logging.getLogger("agentdesk.access"), logging.getLogger("agentdesk.api_errors")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        _walk_through_everything_that_touches_the_key(client, app, migrated, llm_server)
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+    assert records and not any(OPENAI_KEY in line for line in records)
+
+
+def _walk_through_everything_that_touches_the_key(client, app, migrated, llm_server):
     register(client)
     from webapp.accounts.identities import reserve_login
     from webapp.accounts.models import User
@@ -148,6 +165,9 @@ def test_no_plaintext_key_in_the_database_file_audit_pages_or_errors(client, app
     api = app.test_client()
     pages.append(api.get("/v1/users/github/alice-gh/llm-config?mask_api_key=true", headers=bearer(raw)).get_data(as_text=True))
     pages.append(api.get("/v1/users/github/alice-gh/llm-config?mask_api_key=wrong", headers=bearer(raw)).get_data(as_text=True))
+    pages.append(api.get("/v1/users/github/nobody/llm-config", headers=bearer(raw)).get_data(as_text=True))
+    pages.append(post(client, "/settings/llm/test", {"provider": "openai", "openai_base_url": f"{llm_server.url}/v1"},
+                      headers=HX).get_data(as_text=True))
     for page in pages:
         assert OPENAI_KEY not in page
     with app.app_context():

@@ -23,6 +23,7 @@ from webapp.net import client_ip
 from webapp.tokens import service as tokens
 
 access_log = logging.getLogger("agentdesk.access")
+error_log = logging.getLogger("agentdesk.api_errors")
 
 
 MACHINE_PREFIXES = ("/v1/", "/config/")
@@ -49,7 +50,7 @@ class ApiError(Exception):
 def error_response(error: ApiError):
     call = g.get("api_call")
     if call is not None:
-        call.error_code = error.code
+        call.error_code, call.error_message = error.code, error.message
     response = jsonify(error_body(family_for_path(request.path) or "llm", error.code, error.message,
                                   error.details, **error.extra))
     response.status_code = error.status
@@ -67,6 +68,7 @@ class Call:
     principal: tokens.Principal | None = None
     rate_headers: dict = field(default_factory=dict)
     error_code: str | None = None
+    error_message: str = ""
 
 
 def _limits(app) -> tuple[ratelimit.FixedWindows, ratelimit.FixedWindows]:
@@ -192,9 +194,18 @@ def finish(response):
         "target": call.target[:320], "outcome": "success" if response.status_code < 400 else "failure",
         "ip_address": ip[:64], "status_code": response.status_code, "latency_ms": latency_ms,
         "details": {"method": request.method}})
+    timestamp = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
     access_log.info(json.dumps({
-        "timestamp": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), "method": request.method, "path": request.path,
+        "timestamp": timestamp, "method": request.method, "path": request.path,
         "status": response.status_code, "response_time_ms": latency_ms,
         "user_agent": request.headers.get("User-Agent", ""), "ip_address": ip,
     }, ensure_ascii=False))
+    if call.error_code:
+        # spec 000 §11.2's error log line; never a token or a key, only what the caller asked for.
+        args = request.view_args or {}
+        level = "ERROR" if response.status_code >= 500 else "WARNING"
+        error_log.log(logging.ERROR if level == "ERROR" else logging.WARNING, json.dumps({
+            "timestamp": timestamp, "level": level, "message": call.error_message, "error_code": call.error_code,
+            "platform": args.get("platform"), "username": args.get("username"), "path": request.path,
+        }, ensure_ascii=False))
     return response
