@@ -8,11 +8,8 @@ import subprocess
 import tempfile
 import time
 
+from tests.gunicorn_server import free_port
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RedisServer:
@@ -21,7 +18,7 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server not found: apt-get install redis-server (.ci/run does)")
         self.binary = binary
-        self.port = _free_port()
+        self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="agentdesk-redis-")
         self.process = None
 

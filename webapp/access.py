@@ -4,11 +4,16 @@ from flask import abort
 from flask_login import current_user, login_required
 
 
-def admin_only(blueprint) -> None:
-    """Every view of `blueprint`: anonymous -> sign-in page, signed in but not admin -> 403."""
+def require_sign_in(blueprint, *, admin_when=lambda: False) -> None:
+    """Every view of `blueprint` needs a signed-in user (else the sign-in page), and an admin
+    whenever `admin_when()` says so for this request (else 403)."""
 
     @blueprint.before_request
     @login_required
-    def require_admin():
-        if not current_user.is_admin:
+    def check_access():
+        if admin_when() and not current_user.is_admin:
             abort(403)
+
+
+def admin_only(blueprint) -> None:
+    require_sign_in(blueprint, admin_when=lambda: True)

@@ -53,9 +53,6 @@ class LocalCounters:
             window[0] += 1
             return window[0], window[1]
 
-    def peek(self, key: str) -> tuple[int, float] | None:
-        window = self._windows.get(key)
-        return (window[0], window[1]) if window and window[1] > self._clock() else None
 
 
 class SharedCounters:
@@ -68,9 +65,6 @@ class SharedCounters:
         count = self._storage.incr(key, expiry)
         return count, self._storage.get_expiry(key)
 
-    def peek(self, key: str) -> tuple[int, float] | None:
-        count = self._storage.get(key)
-        return (count, self._storage.get_expiry(key)) if count else None
 
 
 class FixedWindows:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
+from webapp.access import require_sign_in
 from webapp.errors import DomainError
 from webapp.extensions import limiter
 from webapp.htmx import is_fragment_request, render_page_or_fragment
@@ -18,11 +19,7 @@ bp = Blueprint("llm_settings", __name__)
 SCOPES = {"mine": "/settings/llm", "default": "/admin/llm-default"}
 
 
-@bp.before_request
-@login_required
-def signed_in():
-    if (request.view_args or {}).get("scope") == "default" and not current_user.is_admin:
-        abort(403)
+require_sign_in(bp, admin_when=lambda: (request.view_args or {}).get("scope") == "default")
 
 
 def _scope(scope: str) -> service.Scope:

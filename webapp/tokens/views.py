@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from webapp.admin.forms import ActionForm
+from webapp.access import require_sign_in
 from webapp.errors import DomainError
 from webapp.htmx import is_fragment_request, render_page_or_fragment
 from webapp.net import client_ip
@@ -16,11 +17,7 @@ bp = Blueprint("tokens", __name__)
 PAGES = {"personal": "/settings/tokens", "service": "/admin/tokens"}
 
 
-@bp.before_request
-@login_required
-def signed_in():
-    if (request.view_args or {}).get("kind") == "service" and not current_user.is_admin:
-        abort(403)
+require_sign_in(bp, admin_when=lambda: (request.view_args or {}).get("kind") == "service")
 
 
 def _render(kind: str, form: TokenForm, status: int = 200, created: str | None = None):
