@@ -9,16 +9,20 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp import config as config_module
 from webapp import logs
+from webapp.json_provider import OrjsonProvider
+
+
+class AgentDesk(Flask):
+    json_provider_class = OrjsonProvider
 
 
 def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    app = AgentDesk(__name__, instance_relative_config=True)
     app.config.update(config_module.load(app.instance_path, env=env, overrides=overrides))
     logs.configure(app.config["LOG_LEVEL"])
     from webapp.sessions import BrowserSessionInterface
 
     app.session_interface = BrowserSessionInterface()
-    app.json.sort_keys = False  # answers keep the specs' field order (and skip a sort per response)
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
@@ -43,6 +47,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
+    _skip_browser_limiter_for_machine_calls(app)
     oauth_views.init_app(app)
     crypto.init_app(app)
     audit_sink.init_app(app)
@@ -65,6 +70,22 @@ def register_extensions(app: Flask) -> None:
             return None
         # A deactivated user is signed out on their next request, remember-me cookie or not.
         return user if user is not None and user.active else None
+
+
+def _skip_browser_limiter_for_machine_calls(app: Flask) -> None:
+    """Flask-Limiter guards the sign-in pages; machine calls have their own per-token limits
+    (api/machine.py). Its request filter only runs after it has resolved the route's limits, so
+    wrap its before-request hook to return at once on the hot path."""
+    from webapp.api.machine import is_machine_request
+    from webapp.extensions import limiter
+
+    hooks = app.before_request_funcs.setdefault(None, [])
+    for index, hook in enumerate(hooks):
+        if getattr(hook, "__self__", None) is limiter:
+            def guarded(hook=hook):
+                if not is_machine_request():
+                    return hook()
+            hooks[index] = guarded
 
 
 def _migrations_dir():

@@ -11,13 +11,12 @@ from webapp.api import machine
 from webapp.api.machine import ApiError
 from webapp.api.schemas import BatchRequest
 from webapp.crypto import box, mask_secret
-from webapp.extensions import csrf, limiter
+from webapp.extensions import csrf
 from webapp.llm_configs import lookup
 from webapp.llm_configs.resolve import llm_config_json, user_config_json
 
 bp = Blueprint("api_llm", __name__)
 csrf.exempt(bp)
-limiter.request_filter(machine.is_machine_request)  # per-token limits are applied by machine.authenticate
 bp.before_request(machine.authenticate("llm-config:read"))
 bp.after_request(machine.finish)
 bp.teardown_request(machine.close_connection)
