@@ -7,11 +7,14 @@ class DomainError(Exception):
     status = 400
     code = "BAD_REQUEST"
 
-    def __init__(self, message: str, *, field: str | None = None, details: dict | None = None):
+    def __init__(self, message: str, *, field: str | None = None, details: dict | None = None,
+                 code: str | None = None):
         super().__init__(message)
         self.message = message
         self.field = field
         self.details = details or {}
+        if code:
+            self.code = code  # a more specific code than the class's, e.g. USER_NOT_FOUND
 
 
 class ValidationFailed(DomainError):

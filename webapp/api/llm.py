@@ -12,7 +12,8 @@ from webapp.api.machine import ApiError
 from webapp.api.schemas import BatchRequest
 from webapp.crypto import box, mask_secret
 from webapp.extensions import csrf
-from webapp.llm_configs import lookup
+from webapp.errors import DomainError
+from webapp.llm_configs import agents
 from webapp.llm_configs.resolve import llm_config_json, user_config_json
 
 bp = Blueprint("api_llm", __name__)
@@ -21,6 +22,7 @@ bp.before_request(machine.authenticate("llm-config:read"))
 bp.after_request(machine.finish)
 bp.teardown_request(machine.close_connection)
 bp.register_error_handler(ApiError, machine.error_response)
+bp.register_error_handler(DomainError, machine.domain_error_response)
 
 TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
@@ -55,29 +57,16 @@ def _reveal(mask: bool):
     return reveal
 
 
-def _resolve(platform: str, username: str) -> lookup.Found:
-    """Find a user's effective settings or raise the spec's 4xx."""
+def _read(platform: str, username: str):
     _check(platform, username)
-    found = lookup.find_one(machine.connection(), platform, username)
-    details = {"platform": platform, "username": username}
-    if found is None:
-        raise ApiError(404, "USER_NOT_FOUND", f"User '{platform}:{username}' not found", details)
-    principal = g.api_call.principal
-    if principal.kind == "personal" and found.user_id != principal.user_id:
-        raise ApiError(403, "FORBIDDEN", "A personal token can only read its owner's settings.", details)
-    if not found.active:
-        raise ApiError(403, "FORBIDDEN", f"User '{platform}:{username}' is deactivated in AgentDesk.", details)
-    if found.values is None:
-        raise ApiError(404, "CONFIG_NOT_FOUND", f"LLM configuration not found for user '{platform}:{username}'",
-                       details)
-    return found
+    return agents.read_one(g.api_call.principal, machine.connection(), platform, username)
 
 
 @bp.route("/v1/users/<platform>/<username>/llm-config", methods=["GET", "HEAD"])
 def get_llm_config(platform: str, username: str):
     include_prompt = _flag("include_system_prompt", True)
     mask = _flag("mask_api_key", False)
-    found = _resolve(platform, username)
+    found = _read(platform, username)
     if request.method == "HEAD":
         return "", 200
     data = user_config_json(found.platform, found.login, found.values, _reveal(mask),
@@ -104,35 +93,19 @@ def batch_llm_configs():
         except ApiError as error:
             error.details = {**(error.details or {}), "index": index}
             raise
-    mask = _flag("mask_api_key", False)
-    principal = call.principal
-    found = lookup.find_many(machine.connection(), [(u.platform, u.username) for u in batch.users])
-    reveal = _reveal(mask)
-    configs, not_found, seen = [], [], set()
-    for ref in batch.users:
-        key = (ref.platform, ref.username.lower())
-        if key in seen:
-            continue
-        seen.add(key)
-        item = found.get(key)
-        if item is not None and principal.kind == "personal" and item.user_id != principal.user_id:
-            raise ApiError(403, "FORBIDDEN", "A personal token can only read its owner's settings.",
-                           {"platform": ref.platform, "username": ref.username})
-        if item is None or not item.active or item.values is None:
-            not_found.append(f"{ref.platform}:{ref.username}")
-            continue
-        configs.append(user_config_json(item.platform, item.login, item.values, reveal,
-                                        include_system_prompt=batch.include_system_prompt,
-                                        created_at=item.created_at, updated_at=item.updated_at))
-    call.target = f"{len(seen)} users"
-    return jsonify({"status": "success", "data": {"configs": configs, "not_found": not_found}})
+    reveal = _reveal(_flag("mask_api_key", False))
+    result = agents.read_many(call.principal, machine.connection(), [(u.platform, u.username) for u in batch.users])
+    configs = [user_config_json(item.platform, item.login, item.values, reveal,
+                                include_system_prompt=batch.include_system_prompt, created_at=item.created_at,
+                                updated_at=item.updated_at) for item in result.found]
+    call.target = f"{result.distinct} users"
+    return jsonify({"status": "success", "data": {"configs": configs, "not_found": result.not_found}})
 
 
 @bp.get("/config/<platform>/<username>")
 def legacy_config(platform: str, username: str):
     """The shape the deployed coding agent already reads (specs/README.md)."""
-    found = _resolve(platform, username)
-    values = found.values
+    values = _read(platform, username).values
     return jsonify({"status": "success", "data": {
         "llm": llm_config_json(values, _reveal(_flag("mask_api_key", False))),
         "system_prompt": values["system_prompt"] or "",

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 from flask import current_app, g, jsonify, request
 
+from webapp import metrics
 from webapp.api import ratelimit
 from webapp.api.envelopes import error_body, family_for_path
-from webapp import metrics
+from webapp.errors import DomainError
 from webapp.extensions import db, limiter
 from webapp.models_base import utcnow
 from webapp.net import client_ip
@@ -24,8 +25,6 @@ from webapp.tokens import service as tokens
 
 access_log = logging.getLogger("agentdesk.access")
 error_log = logging.getLogger("agentdesk.api_errors")
-
-
 MACHINE_PREFIXES = ("/v1/", "/config/")
 
 
@@ -56,6 +55,11 @@ def error_response(error: ApiError):
     response.status_code = error.status
     response.headers.update(error.headers)
     return response
+
+
+def domain_error_response(error: DomainError):
+    """A service's domain error (NotFound, Forbidden ...) in the family envelope, with its code."""
+    return error_response(ApiError(error.status, error.code, str(error.message), error.details or None))
 
 
 @dataclass
