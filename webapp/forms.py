@@ -19,3 +19,7 @@ class DomainForm(FlaskForm):
     @property
     def has_errors(self) -> bool:
         return bool(self.errors)
+
+
+class ActionForm(DomainForm):
+    """A POST with nothing but its CSRF token (activate, revoke, reset, switch language ...)."""

@@ -35,7 +35,7 @@ class PreparedQuery:
                          names=tuple(c.key for c in columns),
                          processors=processors)
 
-    def rows(self, dbapi_connection, dialect, params: dict | None = None, *, expanding: dict | None = None):
+    def rows(self, dbapi_connection, dialect, params: dict | None = None):
         """Yield each row as a dict of decoded values."""
         prepared = self._by_dialect.get(dialect.name)
         if prepared is None:

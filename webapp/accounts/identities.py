@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from webapp.accounts.models import PLATFORMS, Identity, User
-from webapp.accounts.service import _require_admin, mark_signed_in, new_user
+from webapp.accounts.service import require_admin, mark_signed_in, new_user
 from webapp.audit import service as audit
 from webapp.errors import Conflict, Forbidden, ValidationFailed
 from webapp.extensions import db
@@ -63,7 +63,7 @@ def reserve_login(user: User, platform: str, login: str) -> Identity:
 
 def preprovision(actor: User, platform: str, login: str, *, ip: str) -> User:
     """Admin: create a placeholder user holding `platform:login` so agents can be served before sign-in."""
-    _require_admin(actor)
+    require_admin(actor)
     platform, login = check_platform_login(platform, login)
     if find_by_login(platform, login):
         raise Conflict(_l("%(user_id)s is already taken.", user_id=f"{platform}:{login}"), field="login")

@@ -186,7 +186,7 @@ def _active_admin_count() -> int:
     return db.session.scalar(select(func.count()).select_from(User).where(User.is_admin.is_(True), User.active.is_(True)))
 
 
-def _require_admin(actor: User) -> None:
+def require_admin(actor: User) -> None:
     if not (actor and actor.is_admin and actor.active):
         raise Forbidden(_l("Only administrators can do this."))
 
@@ -201,7 +201,7 @@ _FLAGS = {
 
 
 def _set_flag(actor: User, user_id, flag: str, value: bool, ip: str) -> User:
-    _require_admin(actor)
+    require_admin(actor)
     user = get_user(user_id)
     if getattr(user, flag) == value:
         return user

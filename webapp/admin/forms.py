@@ -1,4 +1,4 @@
-"""Admin forms: pre-provisioning an identity, and the bare CSRF-carrying action form."""
+"""Admin forms: pre-provisioning an identity."""
 
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
@@ -6,10 +6,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from webapp.forms import DomainForm
-
-
-class ActionForm(DomainForm):
-    """A POST with nothing but its CSRF token (activate, promote ...)."""
 
 
 class PreprovisionForm(DomainForm):

@@ -8,8 +8,9 @@ from flask_login import current_user
 
 from webapp.access import admin_only
 from webapp.accounts import identities, service
-from webapp.admin.forms import ActionForm, PreprovisionForm
+from webapp.admin.forms import PreprovisionForm
 from webapp.errors import DomainError
+from webapp.forms import ActionForm
 from webapp.htmx import is_fragment_request, render_page_or_fragment
 from webapp.net import client_ip
 
@@ -33,12 +34,12 @@ def users():
     page = request.args.get("page", 1, type=int)
     pagination = service.search_users(_user_filter(), page, current_app.config["ADMIN_PAGE_SIZE"])
     return render_page_or_fragment("admin/users.html", "admin/_users_table.html", pagination=pagination,
-                                   args=request.args, action_form=ActionForm(), form=PreprovisionForm())
+                                   args=request.args, form=PreprovisionForm())
 
 
 def _row_or_redirect(user, error: DomainError | None = None):
     if is_fragment_request():
-        response = make_response(render_template("admin/_user_row.html", user=user, action_form=ActionForm(),
+        response = make_response(render_template("admin/_user_row.html", user=user,
                                                  row_error=error.message if error else None), 409 if error else 200)
         response.vary.add("HX-Request")
         return response
@@ -90,4 +91,4 @@ def preprovision():
     if is_fragment_request():
         return render_template("admin/_preprovision_form.html", form=form), 422
     page = service.search_users(service.UserFilter(), 1, current_app.config["ADMIN_PAGE_SIZE"])
-    return render_template("admin/users.html", pagination=page, args={}, action_form=ActionForm(), form=form), 422
+    return render_template("admin/users.html", pagination=page, args={}, form=form), 422

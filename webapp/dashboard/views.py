@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from webapp.accounts import service
 from webapp.accounts.sessions import safe_next
-from webapp.admin.forms import ActionForm
+from webapp.forms import ActionForm
 
 bp = Blueprint("dashboard", __name__)
 

@@ -9,12 +9,11 @@ from webapp.llm_configs.fields import COMMON, FIELDS, KEY_HOST_FIELD, PROVIDERS,
 USER, DEFAULT, BUILTIN = "user", "default", "builtin"
 
 
-def effective(own: dict | None, default: dict | None) -> tuple[dict, dict] | None:
-    """Merge a user's row over the instance default over built-in values.
+def merge(own: dict | None, default: dict | None) -> tuple[dict, dict]:
+    """Merge a user's row over the instance default over built-in values: (values, sources).
 
-    Returns (values, sources) keyed by field name, or None when no provider is set anywhere,
-    which the API reports as CONFIG_NOT_FOUND. A stored key is inherited only together with
-    the host it was saved for: a user who points base_url elsewhere does not get the default's key.
+    A stored key is inherited only together with the host it was saved for: a user who points
+    base_url elsewhere does not get the default's key.
     """
     own, default = own or {}, default or {}
     values, sources = {}, {}
@@ -29,9 +28,13 @@ def effective(own: dict | None, default: dict | None) -> tuple[dict, dict] | Non
         key_field = f"{provider}_api_key"
         if sources[key_field] == DEFAULT and sources[host_field] == USER:
             values[key_field], sources[key_field] = "", BUILTIN
-    if values["provider"] not in PROVIDERS:
-        return None
     return values, sources
+
+
+def effective(own: dict | None, default: dict | None) -> tuple[dict, dict] | None:
+    """merge(), or None when no provider is set anywhere (the API's CONFIG_NOT_FOUND)."""
+    values, sources = merge(own, default)
+    return (values, sources) if values["provider"] in PROVIDERS else None
 
 
 def inherited(default: dict | None) -> dict:

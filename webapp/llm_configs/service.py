@@ -71,11 +71,7 @@ def view(scope: Scope) -> SettingsView:
     row = load(scope)
     own = row_values(row) or {f.name: None for f in FIELDS}
     default = None if scope.user is None else row_values(load(Scope(None)))
-    merged = resolve.effective(own, default)
-    if merged is None:  # no provider anywhere yet: still show what would be inherited
-        merged = resolve.effective({**own, "provider": "openai"}, default)
-        merged[0]["provider"], merged[1]["provider"] = None, resolve.BUILTIN
-    values, sources = merged
+    values, sources = resolve.merge(own, default)
     fallback = resolve.inherited(default)
     secret = values["openai_api_key"]
     return SettingsView(own=own, values=values, sources=sources, fallback=fallback,

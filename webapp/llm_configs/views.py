@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from webapp.access import require_sign_in
 from webapp.errors import DomainError
+from webapp.forms import ActionForm
 from webapp.extensions import limiter
 from webapp.htmx import is_fragment_request, render_page_or_fragment
 from webapp.llm_configs import service
@@ -81,8 +82,6 @@ def test_connection(scope: str):
 
 
 def reset_field(scope: str, name: str):
-    from webapp.admin.forms import ActionForm
-
     if not ActionForm().validate_on_submit():
         abort(400)
     try:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 
-from webapp.admin.forms import ActionForm
 from webapp.access import require_sign_in
 from webapp.errors import DomainError
+from webapp.forms import ActionForm
 from webapp.htmx import is_fragment_request, render_page_or_fragment
 from webapp.net import client_ip
 from webapp.tokens import service
