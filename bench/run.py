@@ -49,9 +49,9 @@ def free_port() -> int:
 def prepare(env: dict, workdir: Path) -> tuple[Path, Path]:
     """Migrate a fresh SQLite database; add the users, a ~1 KB config and the tokens."""
     from webapp import create_app
-    from webapp.accounts.identities import reserve_login
-    from webapp.accounts.service import create_user_cli, new_user
-    from webapp.extensions import db
+    from webapp.accounts.logins import reserve_login
+    from webapp.accounts.service import create_account, new_user
+    from webapp.db.orm import db
     from webapp.llm_configs import service as llm
     from webapp.tokens import service as tokens
 
@@ -59,7 +59,7 @@ def prepare(env: dict, workdir: Path) -> tuple[Path, Path]:
                    env={**os.environ, **env}, check=True, capture_output=True)
     app = create_app(env=env)
     with app.app_context():
-        admin = create_user_cli(email="admin@bench.example.com", password="Bench-passw0rd", username="admin",
+        admin = create_account(email="admin@bench.example.com", password="Bench-passw0rd", username="admin",
                                 admin=True, logins={})
         prompt = ("You are a careful senior engineer. Prefer small, reviewed changes; explain trade-offs; "
                   "write tests first. ") * 5

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from tests.fake_idp import RunningIdP
 from tests.postgres import PostgresServer
 from webapp import create_app
-from webapp.extensions import db
+from webapp.db.orm import db
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"

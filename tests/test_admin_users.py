@@ -7,7 +7,7 @@ import pytest
 from tests.conftest import csrf_token, logout, post, register, users_by_email
 from webapp.accounts.models import User
 from webapp.audit.models import AuditEvent
-from webapp.extensions import db
+from webapp.db.orm import db
 
 HX = {"HX-Request": "true"}
 

@@ -104,3 +104,57 @@ def test_two_server_processes_share_one_redis_and_let_exactly_60_through(app_env
     finally:
         for server in servers:
             server.stop()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def storage(request):
+    """The counters' storage: this process, or a real Redis shared by every worker."""
+    if request.param == "memory":
+        return "memory://"
+    import redis
+
+    url = request.getfixturevalue("redis_url")
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+def test_an_hourly_block_shows_in_the_three_headers_a_client_reads(app_env, storage):
+    """A client that reads only the spec's three headers must see Remaining: 0 on a 429."""
+    app, client = limited_app(app_env, API_RATE_LIMITS="100/minute;2/hour", RATELIMIT_STORAGE_URI=storage)
+    _, raw = make_token(app)
+    assert [client.get(PATH, headers=bearer(raw)).status_code for _ in range(2)] == [200, 200]
+    for _ in range(2):  # refused twice: neither refusal is counted in the minute window
+        refused = client.get(PATH, headers=bearer(raw))
+        headers = refused.headers
+        assert refused.status_code == 429
+        assert (headers["X-RateLimit-Limit"], headers["X-RateLimit-Remaining"]) == ("2", "0")
+        assert headers["X-RateLimit-Reset"] == headers["X-RateLimit-Reset-Hour"]
+        assert int(headers["X-RateLimit-Reset"]) - time.time() > 3000 and int(headers["Retry-After"]) > 3000
+        assert (headers["X-RateLimit-Limit-Minute"], headers["X-RateLimit-Remaining-Minute"]) == ("100", "98")
+        assert headers["X-RateLimit-Remaining-Hour"] == "0"
+
+
+def test_a_minute_block_keeps_the_hour_headers_and_charges_no_window(app_env, storage):
+    app, client = limited_app(app_env, API_RATE_LIMITS="2/minute;100/hour", RATELIMIT_STORAGE_URI=storage)
+    _, raw = make_token(app)
+    assert [client.get(PATH, headers=bearer(raw)).status_code for _ in range(2)] == [200, 200]
+    for _ in range(3):
+        refused = client.get(PATH, headers=bearer(raw))
+        assert refused.status_code == 429 and refused.headers["X-RateLimit-Remaining"] == "0"
+        assert (refused.headers["X-RateLimit-Limit-Hour"], refused.headers["X-RateLimit-Remaining-Hour"]) == ("100", "98")
+        assert "X-RateLimit-Limit-Minute" not in refused.headers
+
+
+def test_windows_count_a_request_only_when_every_window_has_room():
+    """The counters alone, on a clock the test moves."""
+    from webapp.machine.ratelimit import FixedWindows, LocalCounters
+
+    now = [1_000_000.0]
+    windows = FixedWindows(LocalCounters(clock=lambda: now[0]), "2/minute;3/hour", "test")
+    assert [windows.hit("t").allowed for _ in range(3)] == [True, True, False]
+    now[0] += 61  # a new minute: the hour has counted only the two that went through
+    assert windows.hit("t").allowed
+    refused = windows.hit("t")
+    assert not refused.allowed and refused.blocking.limit.amount == 3
+    assert [w.count for w in refused.windows] == [1, 3]  # nothing added for the refusal
+    assert refused.headers()["X-RateLimit-Limit"] == "3" and refused.headers()["X-RateLimit-Remaining-Minute"] == "1"

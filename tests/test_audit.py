@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 from tests.conftest import login, logout, register, users_by_email
 from webapp.audit.models import AuditEvent
-from webapp.extensions import db
+from webapp.db.orm import db
 
 HX = {"HX-Request": "true"}
 

@@ -1,12 +1,17 @@
-"""The batched audit writer used in production: rows reach the database without the request waiting."""
+"""The background writer used in production: rows reach the database without the request waiting."""
 
 import time
 from datetime import datetime, timezone
 
+from sqlalchemy import insert
+
 from webapp.audit.models import AuditEvent
-from webapp.audit.sink import AuditSink
-from webapp.extensions import db
+from webapp.db.orm import db
+from webapp.db.writer import BackgroundWriter
+from webapp.tokens import service as tokens
 from webapp.tokens.models import ApiToken
+
+AUDIT = insert(AuditEvent)
 
 
 def _row(n):
@@ -20,28 +25,32 @@ def count(app):
         return db.session.scalar(db.select(db.func.count()).select_from(AuditEvent))
 
 
-def test_rows_are_written_in_the_background_within_the_flush_interval(app):
-    sink = AuditSink(lambda: _engine(app), asynchronous=True, flush_seconds=0.05,
-                     batch=1000)
-    for n in range(25):
-        sink.write(_row(n))
+def wait_for(app, expected):
     deadline = time.monotonic() + 5
-    while count(app) < 25 and time.monotonic() < deadline:
+    while count(app) < expected and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert count(app) == 25
+    return count(app)
+
+
+def test_rows_are_written_in_the_background_within_the_flush_interval(app):
+    writer = BackgroundWriter(lambda: _engine(app), asynchronous=True, flush_seconds=0.05, batch=1000)
+    for n in range(25):
+        writer.append(AUDIT, _row(n))
+    assert wait_for(app, 25) == 25
 
 
 def test_a_full_batch_is_written_at_once_and_flush_drains_the_rest(app):
-    sink = AuditSink(lambda: _engine(app), asynchronous=True, flush_seconds=3600, batch=10)
-    for n in range(10):
-        sink.write(_row(n))
-    deadline = time.monotonic() + 5
-    while count(app) < 10 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert count(app) == 10
+    writer = BackgroundWriter(lambda: _engine(app), asynchronous=True, flush_seconds=3600, batch=10)
     for n in range(3):
-        sink.write(_row(n))
-    sink.flush()  # what the exit hook does
+        writer.append(AUDIT, _row(n))
+    time.sleep(0.2)
+    assert count(app) == 0  # nothing is written before the interval or a full batch
+    for n in range(3, 10):
+        writer.append(AUDIT, _row(n))
+    assert wait_for(app, 10) == 10
+    for n in range(3):
+        writer.append(AUDIT, _row(n))
+    assert writer.flush() == 3  # what the exit hook does
     assert count(app) == 13
 
 
@@ -49,11 +58,11 @@ def test_token_last_use_is_merged_and_written_with_the_batch(app):
     from tests.api_helpers import make_token
 
     token_id, _ = make_token(app)
-    sink = AuditSink(lambda: _engine(app), asynchronous=True, flush_seconds=3600, batch=1000)
+    writer = BackgroundWriter(lambda: _engine(app), asynchronous=True, flush_seconds=3600, batch=1000)
     first, last = datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2026, 1, 2, tzinfo=timezone.utc)
-    sink.token_used(token_id, first)
-    sink.token_used(token_id, last)
-    sink.flush()
+    writer.keep_latest(tokens._TOUCH, token_id, {"token_id": token_id, "when": first})
+    writer.keep_latest(tokens._TOUCH, token_id, {"token_id": token_id, "when": last})
+    assert writer.flush() == 1  # merged: one UPDATE for the token
     with app.app_context():
         assert db.session.get(ApiToken, token_id).last_used_at == last
 
@@ -62,9 +71,9 @@ def test_a_database_error_is_logged_not_raised(app, caplog):
     def broken():
         raise RuntimeError("database is gone")
 
-    sink = AuditSink(broken, asynchronous=False, flush_seconds=1, batch=1)
-    sink.write(_row(0))  # must not raise into the request
-    assert "could not write 1 audit event(s)" in caplog.text
+    writer = BackgroundWriter(broken, asynchronous=False, flush_seconds=1, batch=1)
+    writer.append(AUDIT, _row(0))  # must not raise into the request
+    assert "could not write 1 row(s) for insert into audit_events" in caplog.text
 
 
 def _engine(app):

@@ -173,7 +173,7 @@ def test_llm_settings_page_in_the_browser(page, live_app, llm_server, request):
     page.fill("#openai_api_key", llm_server.api_key)
     page.click("button.btn-primary")
     expect(page.locator("#llm-form .flash-success")).to_have_text("Settings saved.")
-    expect(page.locator(".keyline code")).to_have_text("sk-test-****…0000")
+    expect(page.locator(".keyline code")).to_have_text("sk-test-****...0000")
     page.click("text=Test connection")
     expect(page.locator("#probe")).to_contain_text("2 models available")
     expect(page.locator("#probe")).to_contain_text("gpt-4o-mini")

@@ -2,7 +2,7 @@
 
 from tests.conftest import login
 from webapp.accounts.models import User
-from webapp.extensions import db
+from webapp.db.orm import db
 
 
 def test_users_create_with_admin_and_identities(app, client):

@@ -4,7 +4,7 @@ import pytest
 
 from tests.api_helpers import bearer, make_token, make_user
 from webapp.accounts.models import Identity, User
-from webapp.extensions import db
+from webapp.db.orm import db
 from webapp.llm_configs.models import LLMConfig
 
 LEGACY = """\

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from tests.api_helpers import bearer, make_token, set_config
+from tests.api_helpers import bearer, make_token
 from tests.conftest import csrf_token, logout, post, register
-from webapp.extensions import db
+from webapp.db.orm import db
 from webapp.llm_configs.models import LLMConfig
 
 HX = {"HX-Request": "true"}
@@ -29,7 +29,7 @@ def rows(app) -> list[dict]:
 def user(client):
     """The first account (admin) with a GitHub login, signed in."""
     register(client, "alice@example.com", "alice")
-    from webapp.accounts.identities import reserve_login
+    from webapp.accounts.logins import reserve_login
     from webapp.accounts.models import User
 
     with client.application.app_context():
@@ -69,7 +69,7 @@ def test_the_key_never_goes_back_to_the_browser(user, app):
     for path in ("/settings/llm", "/settings/llm/provider-fields?provider=openai", "/admin/audit", "/"):
         html = user.get(path).get_data(as_text=True)
         assert KEY not in html and KEY[8:20] not in html, path
-    assert "sk-proj-****…ABCD" in user.get("/settings/llm").get_data(as_text=True)
+    assert "sk-proj-****...ABCD" in user.get("/settings/llm").get_data(as_text=True)
     assert rows(app)[0]["openai_api_key"].startswith("gAAAA")  # a Fernet token, not the key
 
 

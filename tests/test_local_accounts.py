@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import PASSWORD, csrf_token, login, logout, post, register, users_by_email
 from webapp.audit.models import AuditEvent
-from webapp.extensions import db
+from webapp.db.orm import db
 
 
 def field_errors(response) -> dict[str, str]:
@@ -109,19 +109,22 @@ def test_wrong_password_is_refused_with_one_message_and_audited(client, app):
     assert all(f.details["reason"] == "bad_credentials" for f in failures)
 
 
-def test_session_cookie_is_rotated_at_sign_in(client):
-    register(client)
-    logout(client)
-    client.get("/auth/login")
-    before = client.get_cookie("agentdesk_session").value
-    login(client)
-    after = client.get_cookie("agentdesk_session").value
-    assert before != after
-    # The pre-login session (and its CSRF token) no longer works as a signed-in session elsewhere.
+def test_session_is_renewed_at_sign_in(client):
+    """Nothing the anonymous session held survives sign-in: not its CSRF token, not a planted value."""
     from werkzeug.test import Client
 
+    register(client)
+    logout(client)
+    before = csrf_token(client)
+    with client.session_transaction() as session:
+        session["planted"] = "by whoever fixed this session"
+    stale = client.get_cookie("agentdesk_session").value
+    login(client)
+    with client.session_transaction() as session:
+        assert "planted" not in session and "_user_id" in session
+    assert csrf_token(client) != before
     stranger = Client(client.application)
-    stranger.set_cookie("agentdesk_session", before)
+    stranger.set_cookie("agentdesk_session", stale)
     assert stranger.get("/").status_code == 302
 
 

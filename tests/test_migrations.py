@@ -7,7 +7,7 @@ from sqlalchemy import create_engine, inspect
 
 from tests.conftest import make_env
 from webapp import create_app
-from webapp.extensions import db
+from webapp.db.orm import db
 
 
 def test_upgrade_of_an_empty_database_leaves_no_autogenerate_diff(migrated, idp):
@@ -32,7 +32,7 @@ def test_fresh_sqlite_file_upgrades_and_downgrades_cleanly(tmp_path, idp):
 
 
 def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path):
-    import webapp.sqlite  # noqa: F401
+    import webapp.db.sqlite  # noqa: F401
 
     engine = create_engine(f"sqlite:///{tmp_path / 'p.db'}")
     with engine.connect() as conn:

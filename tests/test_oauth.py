@@ -10,7 +10,7 @@ from tests.fake_idp import ProviderUser
 from webapp import create_app
 from webapp.accounts.models import Identity, User
 from webapp.audit.models import AuditEvent
-from webapp.extensions import db
+from webapp.db.orm import db
 
 EN = {"Accept-Language": "en"}
 
@@ -38,10 +38,10 @@ def test_new_github_user_is_created_signed_in_and_first_is_admin(client, app, id
     response = oauth_sign_in(client, "github")
     assert response.status_code == 302 and response.location == "/"
     assert "Welcome, Octo Cat" in page(client)
-    assert identities(app) == {("github", "Octo-Cat"): ("1001", identities(app)[("github", "Octo-Cat")][1])}
     with app.app_context():
         user = db.session.scalar(db.select(User))
         assert user.email == "octo@example.com" and user.is_admin and user.password_hash is None
+    assert identities(app) == {("github", "Octo-Cat"): ("1001", user.id)}
 
 
 def test_returning_user_signs_into_the_same_account(client, app, idp):

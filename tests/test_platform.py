@@ -6,11 +6,10 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from werkzeug.exceptions import InternalServerError
 
-from tests.conftest import ENCRYPTION_KEY, SECRET, register
+from tests.conftest import ENCRYPTION_KEY, SECRET, post, register
 from webapp import config as config_module
-from webapp.assets import ASSETS, CDN_ORIGIN
+from webapp.web.assets import ASSETS, CDN_ORIGIN
 from webapp.config import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,10 +136,23 @@ def test_postgres_urls_use_psycopg3():
     assert config_module.normalize_database_url("sqlite:///x.db") == "sqlite:///x.db"
 
 
-def test_internal_server_error_has_no_retry_after(app):
-    from webapp.error_pages import _retry_after
+def test_error_pages_carry_retry_after_only_from_a_rate_limit(app_env):
+    from webapp import create_app
 
-    assert _retry_after(InternalServerError()) is None
+    app = create_app(env={**app_env, "AUTH_RATE_LIMIT": "2 per minute"})
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    client = app.test_client()
+    for _ in range(2):
+        assert post(client, "/auth/login", {"login": "x", "password": "wrong"}).status_code == 422
+    limited = post(client, "/auth/login", {"login": "x", "password": "wrong"})
+    assert limited.status_code == 429 and limited.mimetype == "text/html"
+    assert 0 < int(limited.headers["Retry-After"]) <= 60
+    broken = client.get("/boom")
+    assert broken.status_code == 500 and "Retry-After" not in broken.headers
 
 
 def test_health_reports_the_database(client):

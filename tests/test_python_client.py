@@ -38,7 +38,7 @@ def served(live_server_factory):
 
 def audited_calls(app):
     from webapp.audit.models import AuditEvent
-    from webapp.extensions import db
+    from webapp.db.orm import db
 
     with app.app_context():
         return db.session.scalar(db.select(db.func.count()).select_from(AuditEvent).where(AuditEvent.action.like("api.%")))

@@ -8,7 +8,7 @@ from cryptography.fernet import Fernet
 from tests.api_helpers import OPENAI, OPENAI_KEY, bearer, make_token, make_user, set_config
 from tests.conftest import logout, post, register
 from webapp import create_app
-from webapp.extensions import db
+from webapp.db.orm import db
 from webapp.llm_configs.models import LLMConfig
 from webapp.tokens import service
 from webapp.tokens.models import ApiToken
@@ -39,7 +39,7 @@ def test_personal_token_is_shown_once_and_stored_as_sha256(client, app):
 
 def test_revoked_token_gets_401_with_the_same_body(client, app):
     register(client)
-    from webapp.accounts.identities import reserve_login
+    from webapp.accounts.logins import reserve_login
     from webapp.accounts.models import User
 
     with app.app_context():
@@ -130,6 +130,9 @@ def test_keys_rotate_reencrypts_under_the_newest_key(app_env, app):
     assert data["llm_config"]["openai"]["api_key"] == OPENAI_KEY
 
 
+DEFAULT_KEY = "sk-default-myverysecret-0123456789abcdef"
+
+
 def test_no_plaintext_key_in_the_database_file_audit_pages_logs_or_errors(client, app, app_env, migrated, llm_server):
     import logging
 
@@ -144,18 +147,20 @@ def test_no_plaintext_key_in_the_database_file_audit_pages_logs_or_errors(client
     finally:
         for logger in loggers:
             logger.removeHandler(handler)
-    assert records and not any(OPENAI_KEY in line for line in records)
+    assert records and not any(OPENAI_KEY in line or DEFAULT_KEY in line for line in records)
 
 
 def _walk_through_everything_that_touches_the_key(client, app, migrated, llm_server):
     register(client)
-    from webapp.accounts.identities import reserve_login
+    from webapp.accounts.logins import reserve_login
     from webapp.accounts.models import User
 
     with app.app_context():
         reserve_login(db.session.scalar(db.select(User)), "github", "alice-gh")
         db.session.commit()
     post(client, "/settings/llm", {"provider": "openai", "openai_api_key": OPENAI_KEY}, headers=HX)
+    saved = post(client, "/admin/llm-default", {"provider": "openai", "openai_api_key": DEFAULT_KEY}, headers=HX)
+    assert saved.status_code == 200
     bad = post(client, "/settings/llm", {"provider": "openai", "openai_api_key": OPENAI_KEY,
                                          "openai_max_token": "oops"}, headers=HX)
     assert bad.status_code == 422
@@ -168,19 +173,23 @@ def _walk_through_everything_that_touches_the_key(client, app, migrated, llm_ser
     pages.append(api.get("/v1/users/github/nobody/llm-config", headers=bearer(raw)).get_data(as_text=True))
     pages.append(post(client, "/settings/llm/test", {"provider": "openai", "openai_base_url": f"{llm_server.url}/v1"},
                       headers=HX).get_data(as_text=True))
-    for page in pages:
-        assert OPENAI_KEY not in page
+    pages.append(api.get("/config/github/someone-new", headers=bearer(raw)).get_data(as_text=True))
+    assert DEFAULT_KEY in pages[-1]  # served to the agent (service token), as it should be ...
+    pages.pop()
+    for page in pages:  # ... and nowhere else
+        assert OPENAI_KEY not in page and DEFAULT_KEY not in page
     with app.app_context():
         from webapp.audit.models import AuditEvent
 
         audit_text = " ".join(str((e.details, e.target, e.actor_label)) for e in db.session.scalars(db.select(AuditEvent)))
-    assert OPENAI_KEY not in audit_text
+    assert OPENAI_KEY not in audit_text and DEFAULT_KEY not in audit_text
     if migrated.startswith("sqlite:///"):
         with app.app_context():
             db.session.execute(db.text("PRAGMA wal_checkpoint(TRUNCATE)"))
         database_bytes = open(migrated.removeprefix("sqlite:///"), "rb").read()
-        assert OPENAI_KEY.encode() not in database_bytes and b"myverysecret" not in database_bytes
+        assert OPENAI_KEY.encode() not in database_bytes and DEFAULT_KEY.encode() not in database_bytes
+        assert database_bytes.count(b"gAAAAA") >= 2  # both keys are there, encrypted
     else:
         with app.app_context():
             dump = " ".join(str(r) for r in db.session.execute(db.text("SELECT * FROM llm_configs")))
-        assert OPENAI_KEY not in dump
+        assert OPENAI_KEY not in dump and DEFAULT_KEY not in dump and dump.count("gAAAAA") == 2

@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Validati
 
 from webapp.accounts import service
 from webapp.errors import DomainError
-from webapp.forms import DomainForm
+from webapp.web.forms import DomainForm
 
 
 def rule(check):

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from webapp.accounts.models import PLATFORMS, Identity, User
-from webapp.accounts.service import require_admin, mark_signed_in, new_user
+from webapp.accounts.logins import PLATFORM_NAMES, check_platform_login, find_by_login, reserve_login
+from webapp.accounts.models import Identity, User
+from webapp.accounts.service import mark_signed_in, new_user, require_admin
 from webapp.audit import service as audit
-from webapp.errors import Conflict, Forbidden, ValidationFailed
-from webapp.extensions import db
-from webapp.models_base import utcnow
-
-# GitHub: 1-39 alphanumerics or single hyphens; GitLab also allows dots and underscores.
-LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,254})$")
-PLATFORM_NAMES = {"github": "GitHub", "gitlab": "GitLab"}
+from webapp.db.base import utcnow
+from webapp.db.orm import db
+from webapp.errors import Conflict, Forbidden
 
 
 @dataclass(frozen=True)
@@ -29,36 +25,6 @@ class ProviderProfile:
     login: str
     name: str = ""
     email: str = ""
-
-
-def check_platform_login(platform: str, login: str) -> tuple[str, str]:
-    platform = (platform or "").strip().lower()
-    login = (login or "").strip()
-    if platform not in PLATFORMS:
-        raise ValidationFailed(_l("Choose GitHub or GitLab."), field="platform")
-    if not LOGIN_RE.match(login):
-        raise ValidationFailed(_l("Enter the login exactly as on GitHub or GitLab (letters, digits, '-', '_', '.')."),
-                               field="login")
-    return platform, login
-
-
-def find_by_login(platform: str, login: str) -> Identity | None:
-    return db.session.scalar(
-        select(Identity).where(Identity.platform == platform, Identity.login_key == login.lower())
-    )
-
-
-def reserve_login(user: User, platform: str, login: str) -> Identity:
-    """Attach a pre-provisioned identity (no provider id yet) to `user`; caller commits."""
-    platform, login = check_platform_login(platform, login)
-    if find_by_login(platform, login):
-        raise Conflict(_l("%(user_id)s is already taken.", user_id=f"{platform}:{login}"), field="login")
-    if user.identity_for(platform):
-        raise Conflict(_l("This user already has a %(platform)s identity.", platform=PLATFORM_NAMES[platform]),
-                       field="platform")
-    identity = Identity(platform=platform, login=login, login_key=login.lower())
-    user.identities.append(identity)
-    return identity
 
 
 def preprovision(actor: User, platform: str, login: str, *, ip: str) -> User:
@@ -76,9 +42,9 @@ def preprovision(actor: User, platform: str, login: str, *, ip: str) -> User:
 
 
 def _refuse(message, profile: ProviderProfile, reason: str, ip: str):
-    audit.record_now("auth.login", ip=ip, actor_label=f"{profile.platform}:{profile.login}", outcome="failure",
-                     details={"method": profile.platform, "reason": reason,
-                              "provider_user_id": profile.provider_user_id})
+    audit.record_detached("auth.login", ip=ip, actor_label=f"{profile.platform}:{profile.login}", outcome="failure",
+                               details={"method": profile.platform, "reason": reason,
+                                   "provider_user_id": profile.provider_user_id})
     raise Conflict(message)
 
 
@@ -139,8 +105,8 @@ def sign_in_with_provider(profile: ProviderProfile, *, ip: str, admin_users: fro
 
     if not user.active:
         db.session.rollback()
-        audit.record_now("auth.login", ip=ip, actor=user, outcome="failure",
-                         details={"method": platform, "reason": "inactive"})
+        audit.record_detached("auth.login", ip=ip, actor=user, outcome="failure",
+                              details={"method": platform, "reason": "inactive"})
         raise Forbidden(_l("This account has been deactivated. Ask an administrator to reactivate it."))
     if (platform, key) in admin_users and not user.is_admin:
         user.is_admin = True

@@ -10,11 +10,12 @@ from flask_login import current_user, login_required
 from requests import RequestException
 
 from webapp.accounts.identities import PLATFORM_NAMES, ProviderProfile, sign_in_with_provider
-from webapp.accounts.sessions import safe_next, start_session
+from webapp.accounts.sessions import start_session
+from webapp.web.redirects import safe_next
 from webapp.audit import service as audit
 from webapp.errors import DomainError
 from webapp.extensions import limiter
-from webapp.net import client_ip
+from webapp.remote_addr import client_ip
 
 bp = Blueprint("oauth", __name__, url_prefix="/auth")
 
@@ -89,16 +90,16 @@ def oauth_callback(platform: str):
     ip = client_ip()
     if request.args.get("error"):
         reason = request.args.get("error_description") or request.args["error"]
-        audit.record_now("auth.login", ip=ip, actor_label=platform, outcome="failure",
-                         details={"method": platform, "reason": "provider_error", "error": request.args["error"][:100]})
+        audit.record_detached("auth.login", ip=ip, actor_label=platform, outcome="failure",
+                              details={"method": platform, "reason": "provider_error", "error": request.args["error"][:100]})
         flash(_("%(platform)s did not sign you in: %(reason)s", platform=name, reason=reason[:200]), "error")
         return redirect(back)
     try:
         token = client.authorize_access_token()
         profile = _profile(platform, client, token)
     except AuthlibBaseError as error:
-        audit.record_now("auth.login", ip=ip, actor_label=platform, outcome="failure",
-                         details={"method": platform, "reason": error.error})
+        audit.record_detached("auth.login", ip=ip, actor_label=platform, outcome="failure",
+                              details={"method": platform, "reason": error.error})
         if error.error == "mismatching_state":
             flash(_("The sign-in request expired or did not come from this browser. Please try again."), "error")
         else:
@@ -107,8 +108,8 @@ def oauth_callback(platform: str):
         return redirect(back)
     except (RequestException, ValueError):
         current_app.logger.warning("oauth %s: provider unreachable or answered badly", platform, exc_info=True)
-        audit.record_now("auth.login", ip=ip, actor_label=platform, outcome="failure",
-                         details={"method": platform, "reason": "provider_unreachable"})
+        audit.record_detached("auth.login", ip=ip, actor_label=platform, outcome="failure",
+                              details={"method": platform, "reason": "provider_unreachable"})
         flash(_("Could not reach %(platform)s. Please try again in a moment.", platform=name), "error")
         return redirect(back)
     try:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, or_, select
 
+from webapp.accounts.logins import reserve_login
 from webapp.accounts.models import PLATFORMS, Identity, Tenant, User
 from webapp.accounts.passwords import hash_password, needs_rehash, verify_password
 from webapp.audit import service as audit
+from webapp.db.base import utcnow
+from webapp.db.orm import db
 from webapp.errors import AuthenticationFailed, Conflict, Forbidden, NotFound, ValidationFailed
-from webapp.extensions import db
-from webapp.models_base import utcnow
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{3,100}$")
 PASSWORD_MAX = 1024
@@ -29,7 +31,7 @@ def normalize_email(email: str) -> str:
 
 
 def check_username(username: str) -> str:
-    if not USERNAME_RE.match(username or ""):
+    if not USERNAME_RE.fullmatch(username or ""):
         raise ValidationFailed(
             _l("Use 3 to 100 letters, digits or underscores."), field="username"
         )
@@ -57,7 +59,8 @@ def _no_users_yet() -> bool:
 
 
 def new_user(*, tenant_name: str | None = None, **fields) -> User:
-    """A user in its own tenant (named, or personal); the very first account becomes instance admin."""
+    """A user in its own tenant (named, or personal); the very first account becomes instance admin.
+    Added to the session; the caller commits."""
     label = tenant_name or fields.get("username") or fields.get("email") or fields.get("display_name") or "personal"
     tenant = Tenant(name=(tenant_name or label)[:200], is_personal=not tenant_name)
     first = _no_users_yet()
@@ -67,15 +70,19 @@ def new_user(*, tenant_name: str | None = None, **fields) -> User:
     return user
 
 
+def _check_free(email: str, username: str | None) -> None:
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict(_l("An account with this e-mail address already exists."), field="email")
+    if username and db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+        raise Conflict(_l("This username is taken."), field="username")
+
+
 def register_local(*, email: str, username: str, password: str, tenant_name: str | None, ip: str) -> User:
     """Create a local account; raise ValidationFailed/Conflict naming the field at fault."""
     email = normalize_email(email)
     check_username(username)
     check_password(password)
-    if db.session.scalar(select(User.id).where(User.email == email)):
-        raise Conflict(_l("An account with this e-mail address already exists."), field="email")
-    if db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
-        raise Conflict(_l("This username is taken."), field="username")
+    _check_free(email, username)
     user = new_user(
         tenant_name=(tenant_name or "").strip() or None,
         email=email, username=username, display_name=username, password_hash=hash_password(password),
@@ -92,16 +99,33 @@ def authenticate(*, login: str, password: str, ip: str) -> User:
     column = User.email if "@" in login else func.lower(User.username)
     user = db.session.scalar(select(User).where(column == login.lower()))
     if not verify_password(user.password_hash if user else None, password or ""):
-        audit.record_now("auth.login", ip=ip, actor=user, actor_label=login[:320], outcome="failure",
-                         details={"method": "local", "reason": "bad_credentials"})
+        audit.record_detached("auth.login", ip=ip, actor=user, actor_label=login[:320], outcome="failure",
+                              details={"method": "local", "reason": "bad_credentials"})
         raise AuthenticationFailed(_l("Wrong e-mail/username or password."))
     if not user.active:
-        audit.record_now("auth.login", ip=ip, actor=user, outcome="failure",
-                         details={"method": "local", "reason": "inactive"})
+        audit.record_detached("auth.login", ip=ip, actor=user, outcome="failure",
+                              details={"method": "local", "reason": "inactive"})
         raise Forbidden(_l("This account has been deactivated. Ask an administrator to reactivate it."))
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     mark_signed_in(user, ip=ip, method="local")
+    return user
+
+
+def load_session_user(user_id: str) -> User | None:
+    """The user a browser session names, if that user may still be signed in."""
+    try:
+        user = db.session.get(User, uuid.UUID(user_id))
+    except ValueError:
+        return None
+    # A deactivated user is signed out on their next request, remember-me cookie or not.
+    return user if user is not None and user.active else None
+
+
+def find_by_email(email: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None:
+        raise NotFound(_l("No user with e-mail %(email)s.", email=email), field="email")
     return user
 
 
@@ -112,7 +136,7 @@ def mark_signed_in(user: User, *, ip: str, method: str) -> None:
 
 
 def record_logout(user: User, *, ip: str) -> None:
-    audit.record_now("auth.logout", ip=ip, actor=user)
+    audit.record_detached("auth.logout", ip=ip, actor=user)
 
 
 def set_locale(user: User, locale: str) -> None:
@@ -120,19 +144,14 @@ def set_locale(user: User, locale: str) -> None:
     db.session.commit()
 
 
-def create_user_cli(*, email: str, password: str, username: str | None, admin: bool,
-                    logins: dict[str, str]) -> User:
-    """`flask users create`: a local account, optionally admin, with pre-provisioned identities."""
-    from webapp.accounts.identities import reserve_login
-
+def create_account(*, email: str, password: str, username: str | None, admin: bool,
+                   logins: dict[str, str]) -> User:
+    """An operator's account (`flask users create`): local, optionally admin, with reserved logins."""
     email = normalize_email(email)
     check_password(password)
     if username:
         check_username(username)
-    if db.session.scalar(select(User.id).where(User.email == email)):
-        raise Conflict(_l("An account with this e-mail address already exists."), field="email")
-    if username and db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
-        raise Conflict(_l("This username is taken."), field="username")
+    _check_free(email, username)
     user = new_user(email=email, username=username, display_name=username or email.split("@")[0],
                     password_hash=hash_password(password), is_admin=admin)
     for platform, login in logins.items():

@@ -3,8 +3,6 @@
 from flask import session
 from flask_login import login_user, logout_user
 
-from webapp.net import is_safe_next
-
 KEPT_ACROSS_LOGIN = ("lang",)
 
 
@@ -21,7 +19,3 @@ def end_session() -> None:
     logout_user()
     session.clear()
     session.update(kept)
-
-
-def safe_next(target: str | None, default: str) -> str:
-    return target if is_safe_next(target) else default

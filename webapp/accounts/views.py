@@ -6,10 +6,11 @@ from flask_login import current_user, login_required
 
 from webapp.accounts import service
 from webapp.accounts.forms import LoginForm, RegisterForm
-from webapp.accounts.sessions import end_session, safe_next, start_session
+from webapp.accounts.sessions import end_session, start_session
+from webapp.web.redirects import safe_next
 from webapp.errors import DomainError
 from webapp.extensions import limiter
-from webapp.net import client_ip
+from webapp.remote_addr import client_ip
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -37,7 +38,7 @@ def login():
             start_session(user, remember=form.remember.data)
             return redirect(safe_next(form.next.data, url_for("dashboard.index")))
     status = 422 if form.has_errors else 200
-    return render_template("auth/login.html", form=form, providers=_enabled_providers(),
+    return render_template("accounts/login.html", form=form, providers=_enabled_providers(),
                            registration_open=current_app.config["REGISTRATION_OPEN"]), status
 
 
@@ -60,7 +61,7 @@ def register():
             flash(_("Welcome to AgentDesk, %(name)s!", name=user.label), "success")
             return redirect(url_for("dashboard.index"))
     status = 422 if form.has_errors else 200
-    return render_template("auth/register.html", form=form, providers=_enabled_providers()), status
+    return render_template("accounts/register.html", form=form, providers=_enabled_providers()), status
 
 
 @bp.post("/logout")

@@ -5,7 +5,7 @@ from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from webapp.forms import DomainForm
+from webapp.web.forms import DomainForm
 
 
 class PreprovisionForm(DomainForm):

@@ -2,47 +2,50 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import jsonify
 from pydantic import ValidationError
 
-from webapp.accounts.identities import LOGIN_RE
-from webapp.accounts.models import PLATFORMS
-from webapp.api import machine
-from webapp.api.machine import ApiError
-from webapp.api.schemas import BatchRequest
-from webapp.crypto import box, mask_secret
-from webapp.extensions import csrf
-from webapp.errors import DomainError
+from webapp.api.credentials import AGENT_TOKEN
+from webapp.api.llm_schemas import (BatchRequest, BatchResponse, LegacyConfigResponse, LLMConfigQuery,
+                                    LLMConfigResponse, MaskQuery, UserPath)
+from webapp.db.crypto import box, mask_secret
+from webapp.errors import BadRequest
 from webapp.llm_configs import agents
 from webapp.llm_configs.resolve import llm_config_json, user_config_json
+from webapp.machine.blueprint import MachineBlueprint
+from webapp.machine.declarations import Head, Reply, operation, requires
+from webapp.machine.families import LLM
+from webapp.machine.inputs import parse_body, parse_query
+from webapp.machine.observe import current_call
 
-bp = Blueprint("api_llm", __name__)
-csrf.exempt(bp)
-bp.before_request(machine.authenticate("llm-config:read"))
-bp.after_request(machine.finish)
-bp.teardown_request(machine.close_connection)
-bp.register_error_handler(ApiError, machine.error_response)
-bp.register_error_handler(DomainError, machine.domain_error_response)
+bp = MachineBlueprint("api_llm", __name__, family=LLM, credentials=[AGENT_TOKEN],
+                      rate_limits="API_RATE_LIMITS")
 
-TRUE, FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
-
-
-def _flag(name: str, default: bool) -> bool:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if raw.lower() in TRUE | FALSE:
-        return raw.lower() in TRUE
-    raise ApiError(400, "INVALID_REQUEST", f"Query parameter '{name}' must be true or false.", {name: raw})
+READ_ERRORS = {
+    400: "INVALID_PLATFORM, INVALID_USERNAME or INVALID_REQUEST",
+    403: "FORBIDDEN: a personal token reading someone else, or the user is deactivated",
+    404: "USER_NOT_FOUND or CONFIG_NOT_FOUND",
+}
 
 
-def _check(platform: str, username: str) -> None:
-    if platform not in PLATFORMS:
-        raise ApiError(400, "INVALID_PLATFORM", f"Platform '{platform}' is not supported; use github or gitlab.",
-                       {"platform": platform})
-    if not LOGIN_RE.match(username):
-        raise ApiError(400, "INVALID_USERNAME", f"Username '{username}' is not a valid {platform} login.",
-                       {"platform": platform, "username": username})
+def _checked(platform: str, username: str) -> UserPath:
+    """platform:username, or the spec's own code for what is wrong with it."""
+    try:
+        return UserPath(platform=platform, username=username)
+    except ValidationError as error:
+        if any(e["loc"] == ("platform",) for e in error.errors()):
+            raise BadRequest(f"Platform '{platform}' is not supported; use github or gitlab.",
+                             code="INVALID_PLATFORM", details={"platform": platform}) from None
+        raise BadRequest(f"Username '{username}' is not a valid {platform} login.", code="INVALID_USERNAME",
+                         details={"platform": platform, "username": username}) from None
+
+
+def _user(platform: str, username: str) -> UserPath:
+    """The path's user, checked; only then is it the call's audit target."""
+    user = _checked(platform, username)
+    call = current_call()
+    call.target, call.log_fields = f"{platform}:{username}", {"platform": platform, "username": username}
+    return user
 
 
 def _reveal(mask: bool):
@@ -57,59 +60,63 @@ def _reveal(mask: bool):
     return reveal
 
 
-def _read(platform: str, username: str):
-    _check(platform, username)
-    return agents.read_one(g.api_call.principal, machine.connection(), platform, username)
-
-
-@bp.route("/v1/users/<platform>/<username>/llm-config", methods=["GET", "HEAD"])
+@bp.get("/v1/users/<platform>/<username>/llm-config")
+@requires("llm-config:read")
+@operation("A user's effective LLM settings", "getLlmConfig", path=UserPath, query=LLMConfigQuery,
+           responses={200: Reply("The settings", LLMConfigResponse)}, errors=READ_ERRORS,
+           head=Head("Do settings exist for this user?", "headLlmConfig", ok="Settings exist"))
 def get_llm_config(platform: str, username: str):
-    include_prompt = _flag("include_system_prompt", True)
-    mask = _flag("mask_api_key", False)
-    found = _read(platform, username)
-    if request.method == "HEAD":
-        return "", 200
-    data = user_config_json(found.platform, found.login, found.values, _reveal(mask),
-                            include_system_prompt=include_prompt, created_at=found.created_at,
+    user = _user(platform, username)
+    query = parse_query(LLMConfigQuery)
+    found = agents.read_one(current_call().principal, user.platform, user.username)
+    data = user_config_json(found.platform, found.login, found.values, _reveal(query.mask_api_key),
+                            include_system_prompt=query.include_system_prompt, created_at=found.created_at,
                             updated_at=found.updated_at)
     return jsonify({"status": "success", "data": data})
 
 
 @bp.post("/v1/users/llm-configs/batch")
+@requires("llm-config:read")
+@operation("Settings of up to 100 users in one call", "batchLlmConfigs", query=MaskQuery, body=BatchRequest,
+           responses={200: Reply("Settings found, and who has none", BatchResponse)},
+           errors={400: "INVALID_PLATFORM, INVALID_USERNAME or INVALID_REQUEST (with the entry's index)",
+                   403: "FORBIDDEN: a personal token asking for anyone but its owner"})
 def batch_llm_configs():
-    call = g.api_call
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ApiError(400, "INVALID_REQUEST", "Send a JSON body: {\"users\": [{\"platform\", \"username\"}, ...]}.")
-    try:
-        batch = BatchRequest.model_validate(body)
-    except ValidationError as error:
-        problems = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in error.errors()]
-        raise ApiError(400, "INVALID_REQUEST", "The request body failed validation (1 to 100 users, each with "
-                       "platform and username).", {"errors": problems[:20]}) from None
+    query = parse_query(MaskQuery)
+    batch = parse_body(BatchRequest, "Expected {\"users\": [{\"platform\", \"username\"}, ...]} with 1 to 100 users.")
     for index, ref in enumerate(batch.users):
         try:
-            _check(ref.platform, ref.username)
-        except ApiError as error:
-            error.details = {**(error.details or {}), "index": index}
+            _checked(ref.platform, ref.username)
+        except BadRequest as error:
+            error.details = {**error.details, "index": index}
             raise
-    reveal = _reveal(_flag("mask_api_key", False))
-    result = agents.read_many(call.principal, machine.connection(), [(u.platform, u.username) for u in batch.users])
+    call = current_call()
+    result = agents.read_many(call.principal, [(u.platform, u.username) for u in batch.users])
+    call.target = f"{result.distinct} users"
+    reveal = _reveal(query.mask_api_key)
     configs = [user_config_json(item.platform, item.login, item.values, reveal,
                                 include_system_prompt=batch.include_system_prompt, created_at=item.created_at,
                                 updated_at=item.updated_at) for item in result.found]
-    call.target = f"{result.distinct} users"
     return jsonify({"status": "success", "data": {"configs": configs, "not_found": result.not_found}})
 
 
 @bp.get("/config/<platform>/<username>")
+@requires("llm-config:read")
+@operation("The shape the deployed coding agent reads", "getLegacyConfig", path=UserPath, query=MaskQuery,
+           responses={200: Reply("The user's settings; the instance defaults for an unknown user or one without "
+                                 "settings", LegacyConfigResponse)},
+           errors={400: READ_ERRORS[400], 403: READ_ERRORS[403]})
 def legacy_config(platform: str, username: str):
     """The shape the deployed coding agent already reads (specs/README.md)."""
-    values = _read(platform, username).values
+    user = _user(platform, username)
+    query = parse_query(MaskQuery)
+    call = current_call()
+    result = agents.read_legacy(call.principal, user.platform, user.username)
+    if result.defaults_served:
+        call.details["defaults_served"] = result.defaults_served
+    values = result.found.values
     return jsonify({"status": "success", "data": {
-        "llm": llm_config_json(values, _reveal(_flag("mask_api_key", False))),
+        "llm": llm_config_json(values, _reveal(query.mask_api_key)),
         "system_prompt": values["system_prompt"] or "",
         "max_llm_process_num": values["max_llm_process_num"],
     }})
-
-

@@ -1,14 +1,24 @@
-"""Write and read the audit trail; callers commit the event with the change it describes."""
+"""Write and read the audit trail.
+
+`record` adds an event to the caller's session: it is written by the caller's commit, together
+with the change it describes (or rolled back with it). `record_detached` writes an event on its
+own, never touching the session: for refusals that change nothing, and for machine calls.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, insert, or_, select
 
 from webapp.audit.models import AuditEvent
-from webapp.extensions import db
+from webapp.db.base import utcnow
+from webapp.db.orm import db
+from webapp.db.writer import writer
+
+_INSERT = insert(AuditEvent)
 
 
 def actor_label_for(user) -> str:
@@ -20,7 +30,7 @@ def actor_label_for(user) -> str:
 def record(action: str, *, ip: str, actor=None, actor_label: str | None = None, target: str = "",
            outcome: str = "success", details: dict | None = None, status_code: int | None = None,
            latency_ms: int | None = None) -> AuditEvent:
-    """Add an event to the session; it is written by the caller's commit (or rolled back with it)."""
+    """Add an event to the session; the caller commits it with its change."""
     event = AuditEvent(
         action=action,
         actor_user_id=getattr(actor, "id", None),
@@ -36,10 +46,18 @@ def record(action: str, *, ip: str, actor=None, actor_label: str | None = None, 
     return event
 
 
-def record_now(action: str, **kwargs) -> None:
-    """Record and commit at once: for events with no other change to ride along (a failed login)."""
-    record(action, **kwargs)
-    db.session.commit()
+def record_detached(action: str, *, ip: str, actor=None, actor_label: str | None = None, target: str = "",
+                    outcome: str = "success", details: dict | None = None, status_code: int | None = None,
+                    latency_ms: int | None = None, actor_token_id: int | None = None,
+                    actor_user_id=None) -> None:
+    """Write an event on its own connection, leaving the caller's session (and its pending
+    changes) alone: refusals such as a failed sign-in, and every machine call (batched)."""
+    writer().append(_INSERT, {
+        "created_at": utcnow(), "actor_user_id": getattr(actor, "id", actor_user_id), "actor_token_id": actor_token_id,
+        "actor_label": (actor_label if actor_label is not None else actor_label_for(actor))[:320],
+        "action": action, "target": target[:320], "outcome": outcome, "ip_address": (ip or "")[:64],
+        "status_code": status_code, "latency_ms": latency_ms, "details": details or {},
+    })
 
 
 @dataclass(frozen=True)
@@ -83,8 +101,6 @@ CSV_LIMIT = 100_000
 
 def export_rows(filters: AuditFilter):
     """Yield CSV rows (header first) for the filtered events, newest first, streamed in batches."""
-    import json
-
     yield CSV_COLUMNS
     result = db.session.execute(_filtered(filters).limit(CSV_LIMIT).execution_options(yield_per=1000))
     for event in result.scalars():
@@ -95,9 +111,10 @@ def export_rows(filters: AuditFilter):
 
 
 def token_choices() -> list[tuple[int, str]]:
-    from webapp.tokens.models import ApiToken
-
-    return [(t.id, t.label) for t in db.session.scalars(select(ApiToken).order_by(ApiToken.name, ApiToken.id))]
+    """The tokens that appear in the log, as (id, label): what the token filter offers."""
+    rows = db.session.execute(select(AuditEvent.actor_token_id, func.max(AuditEvent.actor_label))
+                              .where(AuditEvent.actor_token_id.isnot(None)).group_by(AuditEvent.actor_token_id))
+    return sorted(((token_id, label) for token_id, label in rows), key=lambda choice: (choice[1], choice[0]))
 
 
 def known_actions() -> list[str]:

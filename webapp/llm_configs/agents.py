@@ -1,12 +1,17 @@
-"""What an agent's token may read: the rules behind spec 000's GET, HEAD, batch and /config."""
+"""What an agent's credential may read: the rules behind spec 000's GET, HEAD, batch and the
+legacy /config path."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from webapp.errors import Forbidden, NotFound
 from webapp.llm_configs import lookup
-from webapp.tokens.service import Principal
+from webapp.llm_configs.fields import PROVIDERS
+from webapp.principal import Principal
+
+# The legacy agent indexes llm[provider]: when nobody chose a provider, it gets this one's built-ins.
+LEGACY_FALLBACK_PROVIDER = "openai"
 
 
 @dataclass(frozen=True)
@@ -16,33 +21,62 @@ class BatchResult:
     distinct: int
 
 
+@dataclass(frozen=True)
+class LegacyResult:
+    found: lookup.Found
+    defaults_served: str | None  # why the instance defaults were served: "unknown_user", "no_settings"
+
+
 def _may_read(principal: Principal, found: lookup.Found) -> bool:
     """Service tokens read anyone's settings; a personal token only its owner's."""
     return principal.kind != "personal" or found.user_id == principal.user_id
 
 
-def read_one(principal: Principal, connection, platform: str, username: str) -> lookup.Found:
-    """The effective settings of platform:username, or the spec's error for why not."""
-    found = lookup.find_one(connection, platform, username)
+def _readable(principal: Principal, found: lookup.Found, platform: str, username: str) -> None:
     details = {"platform": platform, "username": username}
-    if found is None:
-        raise NotFound(f"User '{platform}:{username}' not found", code="USER_NOT_FOUND", details=details)
     if not _may_read(principal, found):
         raise Forbidden("A personal token can only read its owner's settings.", details=details)
     if not found.active:
         raise Forbidden(f"User '{platform}:{username}' is deactivated in AgentDesk.", details=details)
+
+
+def read_one(principal: Principal, platform: str, username: str) -> lookup.Found:
+    """The effective settings of platform:username, or the spec's error for why not."""
+    found = lookup.find_one(platform, username)
+    details = {"platform": platform, "username": username}
+    if found is None:
+        raise NotFound(f"User '{platform}:{username}' not found", code="USER_NOT_FOUND", details=details)
+    _readable(principal, found, platform, username)
     if found.values is None:
         raise NotFound(f"LLM configuration not found for user '{platform}:{username}'", code="CONFIG_NOT_FOUND",
                        details=details)
     return found
 
 
-def read_many(principal: Principal, connection, users: list[tuple[str, str]]) -> BatchResult:
+def read_legacy(principal: Principal, platform: str, username: str) -> LegacyResult:
+    """What the deployed coding agent gets on /config: like read_one, except that an unknown user
+    or one without settings gets the instance defaults (200), as the server it was written for
+    answered; its task loop stops on any 4xx. A deactivated user is still refused."""
+    found = lookup.find_one(platform, username)
+    reason = "unknown_user" if found is None else None
+    if found is not None:
+        _readable(principal, found, platform, username)
+        if found.values is None:
+            reason = "no_settings"
+    if reason is None:
+        return LegacyResult(found, None)
+    defaults = lookup.default_settings()
+    if defaults.values["provider"] not in PROVIDERS:
+        defaults = replace(defaults, values={**defaults.values, "provider": LEGACY_FALLBACK_PROVIDER})
+    return LegacyResult(defaults, reason)
+
+
+def read_many(principal: Principal, users: list[tuple[str, str]]) -> BatchResult:
     """Up to 100 users in two queries; the unknown, deactivated and unconfigured go to not_found.
 
     A personal token asking for anyone but its owner is refused as a whole (403).
     """
-    rows = lookup.find_many(connection, users)
+    rows = lookup.find_many(users)
     found, not_found, seen = [], [], set()
     for platform, username in users:
         key = (platform, username.lower())

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from webapp.forms import DomainForm
+from webapp.web.forms import DomainForm
 
 LABELS = {
     "provider": _l("Provider"),

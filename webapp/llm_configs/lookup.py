@@ -2,7 +2,7 @@
 
 One GET is one statement (identity, user, own settings and the instance default joined); a batch
 is two whatever its size (the users' rows, then the default once). Statements are compiled once
-per dialect and run on the DBAPI cursor (webapp/hotsql.py); no ORM objects.
+per dialect and run on the DBAPI cursor (webapp/db/prepared.py); no ORM objects.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy import and_, bindparam, literal, select
 from sqlalchemy.orm import aliased
 
 from webapp.accounts.models import Identity, User
-from webapp.hotsql import PreparedQuery
+from webapp.db.prepared import PreparedQuery
 from webapp.llm_configs import resolve
 from webapp.llm_configs.fields import FIELDS
 from webapp.llm_configs.models import DEFAULT_SCOPE, LLMConfig
@@ -87,13 +87,20 @@ def _found(row: dict, default_row: dict | None) -> Found:
                  updated_at=dates.get(f"{prefix}_updated_at"))
 
 
-def find_one(connection, platform: str, username: str) -> Found | None:
-    row = next(_ONE.rows(connection.connection, connection.dialect,
-                         {"platform": platform, "login_key": username.lower()}), None)
+def find_one(platform: str, username: str) -> Found | None:
+    row = next(_ONE.rows({"platform": platform, "login_key": username.lower()}), None)
     return _found(row, row) if row is not None else None
 
 
-def find_many(connection, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Found]:
+def default_settings() -> Found:
+    """The instance default over the built-in values, for callers without settings of their own."""
+    row = next(_DEFAULT.rows(), None)
+    values, _ = resolve.merge(None, _settings(row, "dflt", _DEFAULT_NAMES) if row else None)
+    return Found(platform="", login="", user_id=None, active=True, values=values,
+                 created_at=row["dflt_created_at"] if row else None, updated_at=row["dflt_updated_at"] if row else None)
+
+
+def find_many(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Found]:
     """Two queries whatever the number of users; keyed by (platform, lower-cased login)."""
     wanted = {(platform, username.lower()) for platform, username in pairs}
     if not wanted:
@@ -103,9 +110,9 @@ def find_many(connection, pairs: list[tuple[str, str]]) -> dict[tuple[str, str],
     keys = sorted({login for _, login in wanted})
     platforms = sorted({platform for platform, _ in wanted})
     params = {"p0": platforms[0], "p1": platforms[-1], **{f"k{n}": key for n, key in enumerate(keys)}}
-    default_row = next(_DEFAULT.rows(connection.connection, connection.dialect), None)
+    default_row = next(_DEFAULT.rows(), None)
     found = {}
-    for row in _many(len(keys)).rows(connection.connection, connection.dialect, params):
+    for row in _many(len(keys)).rows(params):
         key = (row["platform"], row["login_key"])
         if key in wanted:
             found[key] = _found(row, default_row)

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from webapp.accounts.models import User
 from webapp.audit import service as audit
-from webapp.crypto import box, mask_secret
+from webapp.db.crypto import box, mask_secret
 from webapp.errors import Forbidden, ValidationFailed
-from webapp.extensions import db
+from webapp.db.orm import db
 from webapp.llm_configs import resolve
 from webapp.llm_configs.fields import BY_NAME, FIELDS, KEY_HOST_FIELD, PROVIDERS
 from webapp.llm_configs.models import DEFAULT_SCOPE, LLMConfig, scope_key_for
@@ -107,7 +107,7 @@ def _clean(name: str, raw) -> object:
     value = str(raw).strip()
     if len(value) > MAX_LENGTHS.get(name, 500):
         raise ValidationFailed(_l("This is too long."), field=name)
-    if field.kind == "url" and not (URL_RE.match(value) or (name == "lmstudio_base_url" and HOST_PORT_RE.match(value))):
+    if field.kind == "url" and not (URL_RE.fullmatch(value) or (name == "lmstudio_base_url" and HOST_PORT_RE.fullmatch(value))):
         raise ValidationFailed(_l("Enter a URL starting with http:// or https://."), field=name)
     return value
 
@@ -184,7 +184,7 @@ def rotate_secrets() -> int:
 
 def test_connection(actor: User, scope: Scope, data: dict, *, new_api_key: str | None = None):
     """Probe the provider with the submitted (unsaved) values; the stored key only goes to its own host."""
-    from webapp.llm_configs import providers
+    from webapp.llm_configs import providers  # the openai SDK takes 0.7 s to import: only this button needs it
 
     _authorize(actor, scope)
     current = view(scope)

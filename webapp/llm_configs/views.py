@@ -6,15 +6,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp.access import require_sign_in
+from webapp.web.access import require_sign_in
 from webapp.errors import DomainError
-from webapp.forms import ActionForm
+from webapp.web.forms import ActionForm
 from webapp.extensions import limiter
-from webapp.htmx import is_fragment_request, render_page_or_fragment
+from webapp.web.htmx import is_fragment_request, render_page_or_fragment
 from webapp.llm_configs import service
 from webapp.llm_configs.fields import PROVIDERS, provider_fields
 from webapp.llm_configs.forms import LABELS, LLMSettingsForm
-from webapp.net import client_ip
+from webapp.remote_addr import client_ip
 
 bp = Blueprint("llm_settings", __name__)
 SCOPES = {"mine": "/settings/llm", "default": "/admin/llm-default"}
@@ -28,11 +28,11 @@ def _scope(scope: str) -> service.Scope:
 
 
 def _render(scope: str, form: LLMSettingsForm, settings: service.SettingsView, status: int = 200, *,
-            fragment: str = "llm_settings/_form.html", **extra):
+            fragment: str = "llm_configs/_form.html", **extra):
     provider = form.provider.data or settings.values["provider"] or "openai"
     context = dict(form=form, settings=settings, scope=scope, provider=provider, labels=LABELS,
                    fields=provider_fields(provider), **extra)
-    return render_page_or_fragment("llm_settings/page.html", fragment, status, **context)
+    return render_page_or_fragment("llm_configs/page.html", fragment, status, **context)
 
 
 def _filled_form(settings: service.SettingsView) -> LLMSettingsForm:
@@ -69,7 +69,7 @@ def provider_fields_fragment(scope: str):
     form = _filled_form(settings)
     provider = request.args.get("provider", "")
     form.provider.data = provider if provider in PROVIDERS else ""
-    return _render(scope, form, settings, fragment="llm_settings/_provider_fields.html")
+    return _render(scope, form, settings, fragment="llm_configs/_provider_fields.html")
 
 
 def test_connection(scope: str):
@@ -78,7 +78,7 @@ def test_connection(scope: str):
         abort(400)
     probe = service.test_connection(current_user, _scope(scope), form.service_data(),
                                     new_api_key=form.openai_api_key.data)
-    return render_template("llm_settings/_probe.html", probe=probe)
+    return render_template("llm_configs/_probe.html", probe=probe)
 
 
 def reset_field(scope: str, name: str):

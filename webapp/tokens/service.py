@@ -6,18 +6,19 @@ import hashlib
 import secrets
 import string
 import zlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 
 from webapp.accounts.models import User
 from webapp.audit import service as audit
+from webapp.db.base import utcnow
+from webapp.db.orm import db
+from webapp.db.prepared import PreparedQuery
+from webapp.db.writer import writer
 from webapp.errors import Forbidden, NotFound, ValidationFailed
-from webapp.extensions import db
-from webapp.hotsql import PreparedQuery
-from webapp.models_base import utcnow
+from webapp.principal import Principal
 from webapp.tokens.models import KINDS, ApiToken
 
 ALPHABET = string.ascii_letters + string.digits
@@ -115,50 +116,35 @@ def revoke_token(actor: User, token_id: int, *, ip: str) -> ApiToken:
 # --- Hot path -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated caller of a machine endpoint."""
-
-    token_id: int
-    kind: str
-    name: str
-    prefix: str
-    scopes: frozenset[str]
-    user_id: object | None
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} ({self.prefix}…)"
+# Compiled once per dialect; each call only binds the hash (webapp/db/prepared.py).
+_LOOKUP = PreparedQuery(select(ApiToken.id, ApiToken.kind, ApiToken.name, ApiToken.prefix, ApiToken.scopes,
+                               ApiToken.user_id, ApiToken.status, ApiToken.expires_at, ApiToken.last_used_at
+                               ).where(ApiToken.token_hash == bindparam("token_hash")))
+_TOUCH = update(ApiToken).where(ApiToken.id == bindparam("token_id")).values(last_used_at=bindparam("when"))
 
 
-# Compiled once per dialect; each call only binds the hash (webapp/hotsql.py).
-_LOOKUP = PreparedQuery(select(ApiToken.id, ApiToken.kind, ApiToken.name, ApiToken.prefix, ApiToken.scopes, ApiToken.user_id,
-                 ApiToken.status, ApiToken.expires_at, ApiToken.last_used_at
-                 ).where(ApiToken.token_hash == bindparam("token_hash")))
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
-def authenticate(raw: str | None, connection, record_use) -> Principal | None:
-    """An active, unexpired token -> its Principal; anything else -> None (one answer for all failures).
+def authenticate(raw: str | None, kinds: frozenset[str]) -> Principal | None:
+    """An active, unexpired token of one of `kinds` -> its Principal; anything else -> None (one
+    answer for every failure).
 
-    Runs on a plain Connection (no ORM session): this is every machine request's first query.
-    `record_use(token_id, when)` stores the last use (batched by the audit sink).
+    Runs on the raw connection (no ORM session): this is every machine request's first query.
+    The last use is written off the request path, at most once a minute per token.
     """
     if not raw or not well_formed(raw):
         return None
-    row = next(_LOOKUP.rows(connection.connection, connection.dialect, {"token_hash": hash_token(raw)}), None)
-    if row is None or row["status"] != "active":
+    row = next(_LOOKUP.rows({"token_hash": hash_token(raw)}), None)
+    if row is None or row["status"] != "active" or row["kind"] not in kinds:
         return None
     now = datetime.now(timezone.utc)
-    expires_at = row["expires_at"]
-    if expires_at is not None:
-        if expires_at.tzinfo is None:
-            expires_at = expires_at.replace(tzinfo=timezone.utc)
-        if expires_at <= now:
-            return None
-    last_used_at = row["last_used_at"]
-    if last_used_at is not None and last_used_at.tzinfo is None:
-        last_used_at = last_used_at.replace(tzinfo=timezone.utc)
+    expires_at = _aware(row["expires_at"])
+    if expires_at is not None and expires_at <= now:
+        return None
+    last_used_at = _aware(row["last_used_at"])
     if last_used_at is None or now - last_used_at >= LAST_USED_WRITE_INTERVAL:
-        record_use(row["id"], now)
-    return Principal(row["id"], row["kind"], row["name"], row["prefix"], frozenset(row["scopes"] or ()),
-                     row["user_id"])
+        writer().keep_latest(_TOUCH, row["id"], {"token_id": row["id"], "when": now})
+    return Principal(kind=row["kind"], label=f"{row['name']} ({row['prefix']}…)", scopes=frozenset(row["scopes"] or ()),
+                     user_id=row["user_id"], token_id=row["id"], rate_key=str(row["id"]))

@@ -1,0 +1,11 @@
+"""The credentials the API families accept, bound to the feature that checks them."""
+
+from webapp.machine.credentials import ApiKeyHeader, BearerToken
+from webapp.tokens import service as tokens
+
+# Spec 000 (and 002): agents' service tokens; a person's personal token reads only its owner.
+AGENT_TOKEN = BearerToken(tokens.authenticate, "service", "personal")
+# Spec 001's website widget: a tenant key in X-API-Key.
+WIDGET_KEY = ApiKeyHeader("X-API-Key", tokens.authenticate, "widget")
+# Spec 003's code review: an approved usage key in x-api-key (headers are case-insensitive).
+USAGE_KEY = ApiKeyHeader("x-api-key", tokens.authenticate, "usage")

@@ -1,0 +1,172 @@
+"""MachineBlueprint: a JSON API family's blueprint with the whole request pipeline attached once.
+
+    bp = MachineBlueprint("api_llm", __name__, family=LLM, credentials=[BearerToken("service", "personal")],
+                          rate_limits="API_RATE_LIMITS")
+
+    @bp.get("/v1/users/<platform>/<username>/llm-config")
+    @requires("llm-config:read")
+    @operation("A user's effective LLM settings", "getLlmConfig", responses={200: Reply("The settings", Model)})
+    def get_llm_config(platform, username): ...
+
+Before the view: the family goes on `g` (so every error, the framework's included, is rendered in
+its envelope), the body limit is applied, a credential is verified into a Principal, the caller's
+rate limits are counted, and the view's declared scopes are checked. After it: rate-limit
+headers, metrics, the audit row, the access-log line (webapp/machine/observe.py).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+from flask import Blueprint, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from webapp.errors import AuthenticationFailed, DomainError, Forbidden, RateLimited, Unavailable
+from webapp.extensions import csrf
+from webapp.machine import observe
+from webapp.machine.credentials import Credential, authenticate
+from webapp.machine.declarations import Declaration
+from webapp.machine.families import GUI, Family, from_http, internal_error
+from webapp.machine.ratelimit import STORAGE_ERRORS, FixedWindows, Outcome, counters_for
+from webapp.machine.registry import registry
+from webapp.remote_addr import client_ip
+
+UNAUTHORIZED = "Invalid or missing API token"
+
+
+class MachineBlueprint(Blueprint):
+    """A blueprint whose views answer machines: see the module docstring.
+
+    `credentials`: tried in order, the first one the request presents decides (PUBLIC lets
+    callers in without one). `rate_limits`: the config key holding the per-caller limits, or
+    None. `audit`: write an audit row per call. `max_content_length`: body limit for every view.
+    """
+
+    def __init__(self, name: str, import_name: str, *, family: Family, credentials: list[Credential],
+                 rate_limits: str | None = None, audit: bool = True, max_content_length: int | None = None,
+                 **options):
+        super().__init__(name, import_name, **options)
+        self.family = family
+        self.credentials = tuple(credentials)
+        self.authenticated = not all(c.public for c in self.credentials)
+        self.rate_limits = rate_limits
+        self.audit = audit
+        self.max_content_length = max_content_length
+        self.declarations: dict[str, Declaration] = {}  # full endpoint name -> what the view declared
+        csrf.exempt(self)  # no cookies, hence no CSRF: a credential travels in a header
+        self.before_request(self._begin)
+        self.after_request(self._finish)
+        self.register_error_handler(DomainError, self._domain_error)
+        self.register_error_handler(HTTPException, self._http_error)
+        self.register_error_handler(Exception, self._unexpected)
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None, **options):
+        if view_func is not None:
+            spec: Declaration | None = getattr(view_func, "__machine__", None)
+            if spec is None or spec.operation is None:
+                raise TypeError(f"{self.name}: {view_func.__name__} needs an @operation(...) declaration")
+            if self.authenticated and spec.scopes is None:
+                raise TypeError(f"{self.name}: {view_func.__name__} needs @requires(...) (its scopes)")
+            self.declarations[f"{self.name}.{endpoint or view_func.__name__}"] = spec
+        super().add_url_rule(rule, endpoint, view_func, **options)
+
+    def register(self, app, options) -> None:
+        super().register(app, options)
+        registry(app).add(self, app)
+
+    # --- The pipeline ----------------------------------------------------------------------
+
+    def _begin(self):
+        spec = self.declarations.get(request.endpoint)
+        g.machine_call = call = observe.Call(started=time.perf_counter(), family=self.family, audited=self.audit,
+                                             action=f"api.{request.endpoint.rpartition('.')[2]}")
+        limit = (spec.max_content_length if spec else None) or self.max_content_length
+        if limit:
+            request.max_content_length = limit
+        try:
+            principal, presented = authenticate(self.credentials, request.headers)
+            if principal is None and (presented or self.authenticated):
+                self._throttle_bad_credentials()
+                raise AuthenticationFailed(UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer realm="agentdesk"'})
+            call.principal = principal
+            if self.rate_limits and principal.rate_key is not None:
+                outcome = self._limits()[0].hit(principal.rate_key)
+                if not outcome.allowed:
+                    raise _too_many(outcome)
+                call.rate_headers = outcome.headers()
+        except STORAGE_ERRORS as error:
+            current_app.logger.error("rate-limit storage unavailable: %s", error.__class__.__name__)
+            raise Unavailable("The rate-limit store is unreachable; try again shortly.") from None
+        missing = spec.scopes - principal.scopes if spec and spec.scopes else None
+        if missing:
+            raise Forbidden(f"This credential lacks the '{sorted(missing)[0]}' scope.")
+
+    def _throttle_bad_credentials(self) -> None:
+        """Guessing is throttled per address; a valid credential is never blocked by its neighbours."""
+        if self.rate_limits:
+            outcome = self._limits()[1].hit(client_ip())
+            if not outcome.allowed:
+                raise _too_many(outcome)
+
+    def _limits(self) -> tuple[FixedWindows, FixedWindows]:
+        """(per caller, per address for bad credentials), built once per app on its storage."""
+        key = f"agentdesk.limits.{self.rate_limits}"
+        cached = current_app.extensions.get(key)
+        if cached is None:
+            config = current_app.config
+            counters = current_app.extensions.get("agentdesk.counters")
+            if counters is None:
+                counters = current_app.extensions["agentdesk.counters"] = counters_for(config["RATELIMIT_STORAGE_URI"])
+            cached = current_app.extensions[key] = (
+                FixedWindows(counters, config[self.rate_limits], f"api/{self.rate_limits}"),
+                FixedWindows(counters, config["API_INVALID_TOKEN_LIMIT"], "api-bad-credential"),
+            )
+        return cached
+
+    def _finish(self, response):
+        call = g.get("machine_call")
+        return observe.finish(call, response) if call is not None else response
+
+    # --- Errors, in the family's envelope ----------------------------------------------------
+
+    def _domain_error(self, error: DomainError):
+        return respond(error)
+
+    def _http_error(self, error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        return respond(from_http(error))
+
+    def _unexpected(self, error: Exception):
+        # The session's failed transaction is rolled back at teardown; nothing here needs the database.
+        return respond(internal_error(), stack_trace=traceback.format_exc())
+
+
+def _too_many(outcome: Outcome) -> RateLimited:
+    """429 with spec 000's body: retry_after is when the refusing window starts over."""
+    retry_after = outcome.retry_after()
+    return RateLimited("Rate limit exceeded. Please try again later.", retry_after=retry_after,
+                       headers={**outcome.headers(), "Retry-After": str(retry_after)})
+
+
+def family() -> Family | None:
+    """The family answering this request: its blueprint's (or the view's choice), else by path."""
+    call = observe.current_call()
+    return call.family if call is not None else registry().family_for_path(request.path)
+
+
+def use_family(chosen: Family) -> None:
+    """Answer this request in another family's envelope (a URL that two specs share)."""
+    observe.current_call().family = chosen
+
+
+def respond(error: DomainError, *, stack_trace: str | None = None):
+    """The error in the family's envelope, with its status and headers; noted for the logs."""
+    call = observe.current_call()
+    if call is not None:
+        observe.failed(call, error, stack_trace)
+    response = jsonify((family() or GUI).render(error))
+    response.status_code = error.status
+    response.headers.update(error.headers)
+    return response

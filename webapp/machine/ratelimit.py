@@ -1,0 +1,176 @@
+"""Fixed-window limits per caller (spec 000 §3.5: N per minute and M per hour), all windows at once.
+
+A window opens at its first request and resets whole, which is exactly what X-RateLimit-Reset
+announces. A request is counted in every window only if every window has room; a refused one
+is counted nowhere, so a client that waits as told is not punished for having asked. The check
+and the count are one atomic step: one Lua script on Redis (one round trip for all windows,
+shared by every worker and host), or one lock in this process for the embedded memory://
+default. (limits' own MemoryStorage starts a timer thread every few milliseconds to expire
+keys, which costs more than the rest of the request on this hot path; here expiry is lazy.)
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+import redis
+from limits import RateLimitItem, parse_many
+
+SUFFIXES = {"minute": "", "hour": "-Hour", "day": "-Day", "second": "-Second"}
+
+
+@dataclass(frozen=True)
+class Window:
+    limit: RateLimitItem
+    count: int  # requests counted in this window, this one included when allowed
+    reset: float  # unix time at which the window starts over
+
+    @property
+    def exhausted(self) -> bool:
+        return self.count >= self.limit.amount
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit.amount - self.count)
+
+    @property
+    def suffix(self) -> str:
+        name = self.limit.GRANULARITY.name
+        return SUFFIXES.get(name, f"-{name.title()}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    allowed: bool
+    windows: list[Window]
+
+    @property
+    def blocking(self) -> Window | None:
+        """The window that refused the request: the one that frees up last."""
+        full = [w for w in self.windows if w.exhausted] if not self.allowed else []
+        return max(full, key=lambda w: w.reset) if full else None
+
+    def retry_after(self) -> int:
+        blocking = self.blocking
+        return max(1, math.ceil(blocking.reset - time.time())) if blocking else 1
+
+    def headers(self) -> dict[str, str]:
+        """X-RateLimit-* per window (minute unsuffixed, hour -Hour ...). When a longer window refused
+        the request, the unsuffixed three describe that window (a client reading only the spec's
+        three headers must see Remaining: 0), and the minute moves to -Minute."""
+        headers = {}
+        for window in self.windows:
+            headers.update(_window_headers(window, window.suffix))
+        blocking = self.blocking
+        if blocking is not None and blocking.suffix:
+            minute = next((w for w in self.windows if not w.suffix), None)
+            if minute is not None:
+                headers.update(_window_headers(minute, "-Minute"))
+            headers.update(_window_headers(blocking, ""))
+        return headers
+
+
+def _window_headers(window: Window, suffix: str) -> dict[str, str]:
+    return {f"X-RateLimit-Limit{suffix}": str(window.limit.amount),
+            f"X-RateLimit-Remaining{suffix}": str(window.remaining),
+            f"X-RateLimit-Reset{suffix}": str(math.ceil(window.reset))}
+
+
+class LocalCounters:
+    """In-process counters for one worker (the embedded default; several workers need Redis)."""
+
+    def __init__(self, clock=time.time):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._windows: dict[str, list] = {}  # key -> [count, window end]
+        self._next_sweep = 0.0
+
+    def hit(self, keys: list[str], amounts: list[int], expiries: list[int]) -> tuple[bool, list[tuple[int, float]]]:
+        now = self._clock()
+        with self._lock:
+            if now >= self._next_sweep:  # drop finished windows now and then, not on a timer thread
+                self._windows = {k: w for k, w in self._windows.items() if w[1] > now}
+                self._next_sweep = now + 60
+            current = []
+            for key, expiry in zip(keys, expiries):
+                window = self._windows.get(key)
+                if window is None or window[1] <= now:
+                    window = [0, now + expiry]
+                current.append(window)
+            allowed = all(window[0] < amount for window, amount in zip(current, amounts))
+            if allowed:
+                for key, window in zip(keys, current):
+                    window[0] += 1
+                    self._windows[key] = window
+            return allowed, [(window[0], window[1]) for window in current]
+
+
+# KEYS: one per window; ARGV: amount and expiry (seconds) of each. Counts all windows only if
+# every one has room; returns allowed, then count and milliseconds to reset for each window.
+_SCRIPT = """
+local counts, ttls, allowed = {}, {}, 1
+for i, key in ipairs(KEYS) do
+  counts[i] = tonumber(redis.call('GET', key) or '0')
+  ttls[i] = redis.call('PTTL', key)
+  if counts[i] >= tonumber(ARGV[2 * i - 1]) then allowed = 0 end
+end
+if allowed == 1 then
+  for i, key in ipairs(KEYS) do
+    counts[i] = redis.call('INCR', key)
+    if ttls[i] < 0 then
+      ttls[i] = tonumber(ARGV[2 * i]) * 1000
+      redis.call('PEXPIRE', key, ttls[i])
+    end
+  end
+end
+local result = {allowed}
+for i = 1, #KEYS do
+  result[#result + 1] = counts[i]
+  result[#result + 1] = math.max(ttls[i], 0)
+end
+return result
+"""
+
+
+class RedisCounters:
+    """Counters in Redis, shared by every worker and host: one EVALSHA per request."""
+
+    def __init__(self, url: str):
+        self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._script = self._client.register_script(_SCRIPT)
+
+    def hit(self, keys: list[str], amounts: list[int], expiries: list[int]) -> tuple[bool, list[tuple[int, float]]]:
+        args = [value for pair in zip(amounts, expiries) for value in pair]
+        result = self._script(keys=keys, args=args)
+        now = time.time()
+        windows = [(int(result[i]), now + int(result[i + 1]) / 1000) for i in range(1, len(result), 2)]
+        return bool(result[0]), windows
+
+
+def counters_for(storage_uri: str):
+    """The counters for RATELIMIT_STORAGE_URI: in this process for memory://, else Redis."""
+    if storage_uri.startswith("memory://"):
+        return LocalCounters()
+    if storage_uri.startswith(("redis://", "rediss://", "unix://")):
+        return RedisCounters(storage_uri)
+    raise ValueError("the machine APIs count requests in memory:// or redis:// storage only")
+
+
+class FixedWindows:
+    """A set of limits ("60/minute;1000/hour") applied together to one identity."""
+
+    def __init__(self, counters, spec: str, prefix: str):
+        self.counters, self.limits, self.prefix = counters, parse_many(spec), prefix
+        self._amounts = [limit.amount for limit in self.limits]
+        self._expiries = [limit.get_expiry() for limit in self.limits]
+
+    def hit(self, identity: str) -> Outcome:
+        keys = [f"{self.prefix}/{identity}/{amount}/{expiry}" for amount, expiry in zip(self._amounts, self._expiries)]
+        allowed, counted = self.counters.hit(keys, self._amounts, self._expiries)
+        return Outcome(allowed, [Window(limit, count, reset) for limit, (count, reset) in zip(self.limits, counted)])
+
+
+STORAGE_ERRORS = (redis.RedisError,)

@@ -1,0 +1,70 @@
+"""Which URLs are machine URLs, and which family answers for them: derived from the registered
+machine blueprints, in this one place (the cookie session, the browser limiter, the error pages
+and the OpenAPI coverage test all ask here)."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+
+from webapp.machine.families import Family, family_by_space
+
+
+class MachineRegistry:
+    """The machine blueprints of one app and the URL prefixes their routes live under."""
+
+    def __init__(self):
+        self.record_call = None  # how a call is audited: the audit feature's record_detached, wired by create_app
+        self.blueprints: list = []
+        self._exact: dict[str, Family] = {}  # routes without variables: the whole path
+        self._prefixes: list[tuple[str, Family]] = []  # routes with variables: the text before the first one
+        self._startswith: tuple[str, ...] = ()
+
+    def add(self, blueprint, app) -> None:
+        self.blueprints.append(blueprint)
+        for rule in self.rules(app, blueprint):
+            static, variable, _ = rule.rule.partition("<")
+            if variable:
+                self._prefixes.append((static, blueprint.family))
+            else:
+                self._exact[rule.rule] = blueprint.family
+        self._prefixes.sort(key=lambda item: -len(item[0]))
+        self._startswith = tuple(prefix for prefix, _ in self._prefixes)
+
+    def rules(self, app, blueprint=None) -> list:
+        """The URL rules served by machine blueprints (by one of them, if given)."""
+        names = {blueprint.name} if blueprint is not None else {bp.name for bp in self.blueprints}
+        return [rule for rule in app.url_map.iter_rules() if rule.endpoint.partition(".")[0] in names]
+
+    def is_machine_path(self, path: str) -> bool:
+        return path in self._exact or path.startswith(self._startswith)
+
+    def family_for_path(self, path: str) -> Family | None:
+        """The family of the route prefix holding `path`, else of the URL space holding it."""
+        family = self._exact.get(path)
+        if family is not None:
+            return family
+        for prefix, family in self._prefixes:
+            if path.startswith(prefix):
+                return family
+        return family_by_space(path)
+
+
+def init_app(app, *, record_call) -> None:
+    """Plug the features the platform serves into it: how each call is audited."""
+    registry(app).record_call = record_call
+
+
+def registry(app=None) -> MachineRegistry:
+    app = app or current_app
+    found = app.extensions.get("machine")
+    if found is None:
+        found = app.extensions["machine"] = MachineRegistry()
+    return found
+
+
+def is_machine_request() -> bool:
+    """A call to a machine API: no cookie session, no browser limiter.
+
+    Decided by path, because Flask opens the session before it matches the URL.
+    """
+    return registry().is_machine_path(request.path)
