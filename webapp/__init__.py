@@ -46,6 +46,23 @@ BLUEPRINTS = (auth_bp, oauth_bp, dashboard_bp, admin_bp, audit_bp, llm_settings_
 class AgentDesk(Flask):
     json_provider_class = OrjsonProvider
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync_funcs: dict = {}
+
+    def ensure_sync(self, func):
+        """Flask asks inspect whether each hook and view is a coroutine, on every request; the answer
+        never changes, so it is remembered (a dozen lookups on the agents' hot path)."""
+        try:
+            return self._sync_funcs[func]
+        except KeyError:
+            synced = super().ensure_sync(func)
+            if len(self._sync_funcs) < 10_000:  # hooks, views and handlers: a fixed set
+                self._sync_funcs[func] = synced
+            return synced
+        except TypeError:  # an unhashable callable
+            return super().ensure_sync(func)
+
 
 def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
     app = AgentDesk(__name__, instance_relative_config=True)

@@ -21,7 +21,7 @@ class _Prepared:
     bind_names: tuple[str, ...] | None  # positional order, or None for named paramstyles
     defaults: dict[str, Any]
     names: tuple[str, ...]
-    processors: tuple[Callable | None, ...]
+    converters: tuple[tuple[str, Callable], ...]  # the columns whose values need decoding, and how
 
 
 class PreparedQuery:
@@ -37,7 +37,7 @@ class PreparedQuery:
                          bind_names=tuple(compiled.positiontup) if dialect.positional else None,
                          defaults={name: bind.value for name, bind in compiled.binds.items() if bind.value is not None},
                          names=tuple(c.key for c in columns),
-                         processors=processors)
+                         converters=tuple((c.key, p) for c, p in zip(columns, processors) if p is not None))
 
     def rows(self, params: dict | None = None):
         """Run on this app context's raw connection; yield each row as a dict of decoded values."""
@@ -54,8 +54,7 @@ class PreparedQuery:
             fetched = cursor.fetchall()
         finally:
             cursor.close()
-        names = prepared.names
-        converters = [(name, process) for name, process in zip(names, prepared.processors) if process is not None]
+        names, converters = prepared.names, prepared.converters
         for row in fetched:
             values = dict(zip(names, row))
             for name, process in converters:

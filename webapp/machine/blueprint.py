@@ -78,14 +78,16 @@ class MachineBlueprint(Blueprint):
     # --- The pipeline ----------------------------------------------------------------------
 
     def _begin(self):
-        spec = self.declarations.get(request.endpoint)
+        req = request._get_current_object()  # one context lookup, not one per attribute
+        endpoint = req.endpoint
+        spec = self.declarations.get(endpoint)
         g.machine_call = call = observe.Call(started=time.perf_counter(), family=self.family, audited=self.audit,
-                                             action=f"api.{request.endpoint.rpartition('.')[2]}")
+                                             action=f"api.{endpoint.rpartition('.')[2]}")
         limit = (spec.max_content_length if spec else None) or self.max_content_length
         if limit:
-            request.max_content_length = limit
+            req.max_content_length = limit
         try:
-            principal, presented = authenticate(self.credentials, request.headers)
+            principal, presented = authenticate(self.credentials, req.headers)
             if principal is None and (presented or self.authenticated):
                 self._throttle_bad_credentials()
                 raise AuthenticationFailed(UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer realm="agentdesk"'})

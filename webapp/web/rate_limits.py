@@ -7,13 +7,28 @@ from webapp.extensions import limiter
 from webapp.machine.registry import is_machine_request
 
 
+def _limiter_hook(hook) -> bool:
+    """A bound method of the limiter, or (its after-request hook) a partial with the limiter first."""
+    return getattr(hook, "__self__", None) is limiter or getattr(hook, "args", ())[:1] == (limiter,)
+
+
 def skip_machine_requests(app: Flask) -> None:
-    """Flask-Limiter's request filter only runs after it has resolved the route's limits, so wrap
-    its before-request hook to return at once on the machine hot path."""
-    hooks = app.before_request_funcs.setdefault(None, [])
-    for index, hook in enumerate(hooks):
-        if getattr(hook, "__self__", None) is limiter:
-            def guarded(hook=hook):
-                if not is_machine_request():
-                    return hook()
-            hooks[index] = guarded
+    """Flask-Limiter resolves a route's limits (and builds its context) before its own request
+    filter runs, on every request: its hooks return at once on the machine hot path instead."""
+    for registry in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
+        hooks = registry.setdefault(None, [])
+        for index, hook in enumerate(hooks):
+            if _limiter_hook(hook):
+                hooks[index] = _unless_machine(hook, passes_response=registry is app.after_request_funcs)
+
+
+def _unless_machine(hook, *, passes_response: bool):
+    if passes_response:
+        def after(response):
+            return response if is_machine_request() else hook(response)
+        return after
+
+    def guarded(*args):
+        if not is_machine_request():
+            return hook(*args)
+    return guarded
