@@ -108,14 +108,25 @@ def test_state_mismatch_is_refused(client, app, idp):
     assert identities(app) == {}
 
 
-def test_provider_error_callback_shows_the_reason(client, app, idp):
+def test_provider_error_callback_shows_a_fixed_message_for_the_code(client, app, idp):
     idp.deny_next["gitlab"] = "access_denied"
     response = oauth_sign_in(client, "gitlab")
     assert response.location == "/auth/login"
-    assert "GitLab did not sign you in: The user has denied your application access." in page(client, "/auth/login")
+    shown = page(client, "/auth/login")
+    assert "You declined the sign-in at GitLab." in shown and "The user has denied" not in shown
     with app.app_context():
         event = db.session.scalar(db.select(AuditEvent))
-        assert (event.outcome, event.details["reason"]) == ("failure", "provider_error")
+        assert (event.outcome, event.details["reason"], event.details["error"]) == (
+            "failure", "provider_error", "access_denied")
+
+
+def test_the_providers_error_description_never_reaches_the_page(client):
+    """error_description is whatever the link's author wrote: a phishing line must not appear."""
+    bait = "Your account is locked. Call +1-555-0100 or visit evil.example to unlock it"
+    client.get(f"/auth/github/callback?error=weird_code&error_description={bait}")
+    shown = page(client, "/auth/login")
+    assert "GitHub did not sign you in. Please try again." in shown
+    assert "evil.example" not in shown and "weird_code" not in shown
 
 
 def test_linking_gitlab_to_a_github_user(client, app, idp):

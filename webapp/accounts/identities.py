@@ -41,6 +41,12 @@ def preprovision(actor: User, platform: str, login: str, *, ip: str) -> User:
     return user
 
 
+def record_failed_sign_in(platform: str, reason: str, *, ip: str, error: str = "") -> None:
+    """A provider sign-in that never produced a profile (declined, expired, unreachable)."""
+    details = {"method": platform, "reason": reason, **({"error": error} if error else {})}
+    audit.record_detached("auth.login", ip=ip, actor_label=platform, outcome="failure", details=details)
+
+
 def _refuse(message, profile: ProviderProfile, reason: str, ip: str):
     audit.record_detached("auth.login", ip=ip, actor_label=f"{profile.platform}:{profile.login}", outcome="failure",
                                details={"method": profile.platform, "reason": reason,

@@ -9,10 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from requests import RequestException
 
-from webapp.accounts.identities import PLATFORM_NAMES, ProviderProfile, sign_in_with_provider
+from webapp.accounts.identities import ProviderProfile, record_failed_sign_in, sign_in_with_provider
+from webapp.accounts.logins import PLATFORM_NAMES
 from webapp.accounts.sessions import start_session
 from webapp.web.redirects import safe_next
-from webapp.audit import service as audit
 from webapp.errors import DomainError
 from webapp.extensions import limiter
 from webapp.remote_addr import client_ip
@@ -80,46 +80,62 @@ def oauth_link(platform: str):
     return client.authorize_redirect(url_for(".oauth_callback", platform=platform, _external=True))
 
 
+class SignInFailed(Exception):
+    """The provider did not give us a profile; `reason` is for the audit log, the message for the person."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.message, self.reason = message, reason
+
+
+def _provider_error_message(name: str, error: str) -> str:
+    """A fixed message per OAuth error code: the provider's error_description is attacker-chosen text."""
+    if error == "access_denied":
+        return _("You declined the sign-in at %(platform)s.", platform=name)
+    if error in ("server_error", "temporarily_unavailable"):
+        return _("%(platform)s could not sign you in right now. Please try again in a moment.", platform=name)
+    return _("%(platform)s did not sign you in. Please try again.", platform=name)
+
+
+def _fetch_profile(platform: str, client) -> ProviderProfile:
+    """The callback's authorization code exchanged for the provider's profile, or SignInFailed."""
+    name = PLATFORM_NAMES[platform]
+    if request.args.get("error"):
+        raise SignInFailed(_provider_error_message(name, request.args["error"]), "provider_error")
+    try:
+        return _profile(platform, client, client.authorize_access_token())
+    except AuthlibBaseError as error:
+        if error.error == "mismatching_state":
+            raise SignInFailed(_("The sign-in request expired or did not come from this browser. Please try again."),
+                               error.error) from None
+        raise SignInFailed(_("%(platform)s refused the sign-in (%(error)s). Please try again.", platform=name,
+                             error=error.error), error.error) from None
+    except (RequestException, ValueError):
+        current_app.logger.warning("oauth %s: provider unreachable or answered badly", platform, exc_info=True)
+        raise SignInFailed(_("Could not reach %(platform)s. Please try again in a moment.", platform=name),
+                           "provider_unreachable") from None
+
+
 @bp.get("/<platform>/callback")
 @limiter.limit(lambda: current_app.config["AUTH_RATE_LIMIT"])
 def oauth_callback(platform: str):
     client = _client(platform)
-    name = PLATFORM_NAMES[platform]
     linking = bool(session.pop(LINK_FLAG, False)) and current_user.is_authenticated
     back = url_for("dashboard.index") if linking else url_for("auth.login")
-    ip = client_ip()
-    if request.args.get("error"):
-        reason = request.args.get("error_description") or request.args["error"]
-        audit.record_detached("auth.login", ip=ip, actor_label=platform, outcome="failure",
-                              details={"method": platform, "reason": "provider_error", "error": request.args["error"][:100]})
-        flash(_("%(platform)s did not sign you in: %(reason)s", platform=name, reason=reason[:200]), "error")
-        return redirect(back)
     try:
-        token = client.authorize_access_token()
-        profile = _profile(platform, client, token)
-    except AuthlibBaseError as error:
-        audit.record_detached("auth.login", ip=ip, actor_label=platform, outcome="failure",
-                              details={"method": platform, "reason": error.error})
-        if error.error == "mismatching_state":
-            flash(_("The sign-in request expired or did not come from this browser. Please try again."), "error")
-        else:
-            flash(_("%(platform)s refused the sign-in (%(error)s). Please try again.", platform=name,
-                    error=error.error), "error")
-        return redirect(back)
-    except (RequestException, ValueError):
-        current_app.logger.warning("oauth %s: provider unreachable or answered badly", platform, exc_info=True)
-        audit.record_detached("auth.login", ip=ip, actor_label=platform, outcome="failure",
-                              details={"method": platform, "reason": "provider_unreachable"})
-        flash(_("Could not reach %(platform)s. Please try again in a moment.", platform=name), "error")
-        return redirect(back)
-    try:
-        user = sign_in_with_provider(profile, ip=ip, admin_users=current_app.config["ADMIN_USERS"],
+        profile = _fetch_profile(platform, client)
+        user = sign_in_with_provider(profile, ip=client_ip(), admin_users=current_app.config["ADMIN_USERS"],
                                      link_to=current_user._get_current_object() if linking else None)
+    except SignInFailed as failed:
+        record_failed_sign_in(platform, failed.reason, ip=client_ip(), error=request.args.get("error", "")[:100])
+        flash(failed.message, "error")
+        return redirect(back)
     except DomainError as error:
         flash(str(error.message), "error")
         return redirect(back)
     if linking:
-        flash(_("%(platform)s account %(login)s is now linked.", platform=name, login=profile.login), "success")
+        flash(_("%(platform)s account %(login)s is now linked.", platform=PLATFORM_NAMES[platform],
+                login=profile.login), "success")
         return redirect(back)
     target = session.pop(NEXT_KEY, "")
     start_session(user)

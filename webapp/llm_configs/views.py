@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -89,15 +89,18 @@ def reset_field(scope: str, name: str):
     except DomainError:
         abort(404)
     if not is_fragment_request():
-        return redirect(request.path.rsplit("/reset/", 1)[0])
+        return redirect(url_for(".page", scope=scope))
     return settings_page(scope)
 
 
+limited_test_connection = limiter.limit("10/minute")(test_connection)
+
+# One endpoint per action, one URL per scope: url_for(".save", scope=scope) picks the rule whose
+# default matches, so no endpoint name is ever assembled from strings.
 for scope, base in SCOPES.items():
     defaults = {"scope": scope}
-    bp.add_url_rule(base, f"page_{scope}", settings_page, defaults=defaults)
-    bp.add_url_rule(base, f"save_{scope}", save, methods=["POST"], defaults=defaults)
-    bp.add_url_rule(f"{base}/provider-fields", f"fields_{scope}", provider_fields_fragment, defaults=defaults)
-    bp.add_url_rule(f"{base}/test", f"test_{scope}", limiter.limit("10/minute")(test_connection), methods=["POST"],
-                    defaults=defaults)
-    bp.add_url_rule(f"{base}/reset/<name>", f"reset_{scope}", reset_field, methods=["POST"], defaults=defaults)
+    bp.add_url_rule(base, "page", settings_page, defaults=defaults)
+    bp.add_url_rule(base, "save", save, methods=["POST"], defaults=defaults)
+    bp.add_url_rule(f"{base}/provider-fields", "fields", provider_fields_fragment, defaults=defaults)
+    bp.add_url_rule(f"{base}/test", "test", limited_test_connection, methods=["POST"], defaults=defaults)
+    bp.add_url_rule(f"{base}/reset/<name>", "reset", reset_field, methods=["POST"], defaults=defaults)

@@ -18,8 +18,6 @@ PAGES = {"personal": "/settings/tokens", "service": "/admin/tokens"}
 
 
 require_sign_in(bp, admin_when=lambda: (request.view_args or {}).get("kind") == "service")
-
-
 def _render(kind: str, form: TokenForm, status: int = 200, created: str | None = None):
     tokens = service.visible_tokens(current_user, all_kinds=kind == "service")
     return render_page_or_fragment("tokens/page.html", "tokens/_panel.html", status, kind=kind, form=form,
@@ -52,12 +50,13 @@ def revoke(kind: str, token_id: int):
     except DomainError:
         abort(404)
     if not is_fragment_request():
-        return redirect(url_for(f"tokens.page_{kind}"))
+        return redirect(url_for(".page", kind=kind))
     return _render(kind, TokenForm(formdata=None))
 
 
+# One endpoint per action, one URL per kind: url_for(".page", kind=kind) picks the rule by its default.
 for kind, base in PAGES.items():
     defaults = {"kind": kind}
-    bp.add_url_rule(base, f"page_{kind}", tokens_page, defaults=defaults)
-    bp.add_url_rule(base, f"create_{kind}", create, methods=["POST"], defaults=defaults)
-    bp.add_url_rule(f"{base}/<int:token_id>/revoke", f"revoke_{kind}", revoke, methods=["POST"], defaults=defaults)
+    bp.add_url_rule(base, "page", tokens_page, defaults=defaults)
+    bp.add_url_rule(base, "create", create, methods=["POST"], defaults=defaults)
+    bp.add_url_rule(f"{base}/<int:token_id>/revoke", "revoke", revoke, methods=["POST"], defaults=defaults)
