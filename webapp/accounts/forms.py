@@ -41,3 +41,11 @@ class LoginForm(DomainForm):
     password = PasswordField(_l("Password"), validators=[REQUIRED, Length(max=service.PASSWORD_MAX)])
     remember = BooleanField(_l("Keep me signed in"))
     next = HiddenField()
+
+
+class PasswordForm(DomainForm):
+    current_password = PasswordField(_l("Current password"), validators=[Length(max=service.PASSWORD_MAX)])
+    new_password = PasswordField(_l("New password"), validators=[REQUIRED, rule(service.check_password)],
+                                 description=_l("At least 8 characters, with upper- and lower-case letters and a digit."))
+    confirm = PasswordField(_l("Confirm new password"),
+                            validators=[REQUIRED, EqualTo("new_password", message=_l("The passwords do not match."))])

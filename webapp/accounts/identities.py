@@ -49,14 +49,18 @@ def record_failed_sign_in(platform: str, reason: str, *, ip: str, error: str = "
 
 def _refuse(message, profile: ProviderProfile, reason: str, ip: str):
     audit.record_detached("auth.login", ip=ip, actor_label=f"{profile.platform}:{profile.login}", outcome="failure",
-                               details={"method": profile.platform, "reason": reason,
+                          details={"method": profile.platform, "reason": reason,
                                    "provider_user_id": profile.provider_user_id})
     raise Conflict(message)
 
 
 def sign_in_with_provider(profile: ProviderProfile, *, ip: str, admin_users: frozenset = frozenset(),
-                          link_to: User | None = None) -> User:
-    """Resolve a provider sign-in to a user; create, claim, rename or link, never merge two users."""
+                          link_to: User | None = None, registration_open: bool = True) -> User:
+    """Resolve a provider sign-in to a user; create, claim, rename or link, never merge two users.
+
+    With registration closed, only a login an admin reserved, or one named in ADMIN_USERS, gets a
+    new account; everyone else is refused before anything is written.
+    """
     platform, name = profile.platform, PLATFORM_NAMES[profile.platform]
     key = profile.login.lower()
     identity = db.session.scalar(
@@ -98,6 +102,10 @@ def sign_in_with_provider(profile: ProviderProfile, *, ip: str, admin_users: fro
         user = link_to
         action = "auth.identity.linked"
     else:
+        if not registration_open and (platform, key) not in admin_users:
+            _refuse(_l("Registration is closed on this instance. Ask an administrator to reserve your "
+                       "%(platform)s login '%(login)s' for you.", platform=name, login=profile.login),
+                    profile, "registration_closed", ip)
         email = (profile.email or "").strip().lower() or None
         if email and db.session.scalar(select(User.id).where(User.email == email)):
             email = None  # never attach a provider sign-in to a local account by e-mail alone

@@ -125,7 +125,8 @@ def oauth_callback(platform: str):
     try:
         profile = _fetch_profile(platform, client)
         user = sign_in_with_provider(profile, ip=client_ip(), admin_users=current_app.config["ADMIN_USERS"],
-                                     link_to=current_user._get_current_object() if linking else None)
+                                     link_to=current_user._get_current_object() if linking else None,
+                                     registration_open=current_app.config["REGISTRATION_OPEN"])
     except SignInFailed as failed:
         record_failed_sign_in(platform, failed.reason, ip=client_ip(), error=request.args.get("error", "")[:100])
         flash(failed.message, "error")

@@ -112,14 +112,39 @@ def authenticate(*, login: str, password: str, ip: str) -> User:
     return user
 
 
-def load_session_user(user_id: str) -> User | None:
-    """The user a browser session names, if that user may still be signed in."""
+def load_session_user(session_id: str) -> User | None:
+    """The user a session or remember-me cookie names ("<user id>.<session version>"), if that
+    user may still be signed in: active, and not signed out everywhere since the cookie was made."""
+    user_id, _, version = (session_id or "").partition(".")
     try:
         user = db.session.get(User, uuid.UUID(user_id))
     except ValueError:
         return None
-    # A deactivated user is signed out on their next request, remember-me cookie or not.
-    return user if user is not None and user.active else None
+    if user is None or not user.active or str(user.session_version) != version:
+        return None
+    return user
+
+
+def _end_sessions(user: User) -> None:
+    """Every session and remember-me cookie issued so far stops working; the caller commits."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+def sign_out_everywhere(user: User, *, ip: str) -> None:
+    _end_sessions(user)
+    audit.record("auth.sessions.revoke", ip=ip, actor=user)
+    db.session.commit()
+
+
+def change_password(user: User, *, current: str, new: str, ip: str) -> None:
+    """Check the current password, set the new one and end every other session."""
+    if user.password_hash and not verify_password(user.password_hash, current or ""):
+        raise ValidationFailed(_l("The current password is not right."), field="current_password")
+    check_password(new)
+    user.password_hash = hash_password(new)
+    _end_sessions(user)
+    audit.record("auth.password.change", ip=ip, actor=user)
+    db.session.commit()
 
 
 def find_by_email(email: str) -> User:
@@ -228,6 +253,8 @@ def _set_flag(actor: User, user_id, flag: str, value: bool, ip: str) -> User:
     if not value and user.is_admin and user.active and _active_admin_count() <= 1:
         raise Conflict(last_admin_message)
     setattr(user, flag, value)
+    if flag == "active" and not value:
+        _end_sessions(user)
     audit.record(set_action if value else clear_action, ip=ip, actor=actor, target=audit.actor_label_for(user))
     db.session.commit()
     return user

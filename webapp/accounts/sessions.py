@@ -15,7 +15,13 @@ def start_session(user, *, remember: bool = False) -> None:
 
 
 def end_session() -> None:
+    """Forget this browser's sign-in, remember-me cookie included.
+
+    Flask-Login marks the remember cookie for deletion in the session, so the session is cleared
+    first and logout_user() runs last; the other way round the mark is erased with the rest and
+    the cookie signs the browser straight back in.
+    """
     kept = {k: session[k] for k in KEPT_ACROSS_LOGIN if k in session}
-    logout_user()
     session.clear()
     session.update(kept)
+    logout_user()

@@ -1,15 +1,16 @@
 """Sign-in, registration and sign-out pages."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.accounts import service
-from webapp.accounts.forms import LoginForm, RegisterForm
+from webapp.accounts.forms import LoginForm, PasswordForm, RegisterForm
 from webapp.accounts.sessions import end_session, start_session
 from webapp.web.redirects import safe_next
 from webapp.errors import DomainError
 from webapp.extensions import limiter
+from webapp.web.forms import ActionForm
 from webapp.remote_addr import client_ip
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -71,3 +72,33 @@ def logout():
     end_session()
     flash(_("You have been signed out."), "info")
     return redirect(url_for(".login"))
+
+
+@bp.post("/sessions/revoke")
+@login_required
+def sign_out_everywhere():
+    """Every browser signed in as this user, this one included, is signed out."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    service.sign_out_everywhere(current_user._get_current_object(), ip=client_ip())
+    end_session()
+    flash(_("You have been signed out on every device."), "info")
+    return redirect(url_for(".login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            service.change_password(user, current=form.current_password.data, new=form.new_password.data,
+                                    ip=client_ip())
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            start_session(user)  # this browser stays signed in; every other session has ended
+            flash(_("Password changed. Other devices have been signed out."), "success")
+            return redirect(url_for("dashboard.index"))
+    return render_template("accounts/password.html", form=form), 422 if form.has_errors else 200

@@ -32,6 +32,14 @@ def _may_read(principal: Principal, found: lookup.Found) -> bool:
     return principal.kind != "personal" or found.user_id == principal.user_id
 
 
+def _visible(principal: Principal, found: lookup.Found) -> lookup.Found:
+    """The instance default's key reaches a personal token only if the admin shares it; service
+    tokens (agents the admin set up) always get it."""
+    if principal.kind == "personal" and found.key_from_default and not found.default_shares_key and found.values:
+        return replace(found, values={**found.values, "openai_api_key": ""})
+    return found
+
+
 def _readable(principal: Principal, found: lookup.Found, platform: str, username: str) -> None:
     details = {"platform": platform, "username": username}
     if not _may_read(principal, found):
@@ -50,7 +58,7 @@ def read_one(principal: Principal, platform: str, username: str) -> lookup.Found
     if found.values is None:
         raise NotFound(f"LLM configuration not found for user '{platform}:{username}'", code="CONFIG_NOT_FOUND",
                        details=details)
-    return found
+    return _visible(principal, found)
 
 
 def read_legacy(principal: Principal, platform: str, username: str) -> LegacyResult:
@@ -64,11 +72,11 @@ def read_legacy(principal: Principal, platform: str, username: str) -> LegacyRes
         if found.values is None:
             reason = "no_settings"
     if reason is None:
-        return LegacyResult(found, None)
+        return LegacyResult(_visible(principal, found), None)
     defaults = lookup.default_settings()
     if defaults.values["provider"] not in PROVIDERS:
         defaults = replace(defaults, values={**defaults.values, "provider": LEGACY_FALLBACK_PROVIDER})
-    return LegacyResult(defaults, reason)
+    return LegacyResult(_visible(principal, defaults), reason)
 
 
 def read_many(principal: Principal, users: list[tuple[str, str]]) -> BatchResult:
@@ -90,5 +98,5 @@ def read_many(principal: Principal, users: list[tuple[str, str]]) -> BatchResult
         if item is None or not item.active or item.values is None:
             not_found.append(f"{platform}:{username}")
         else:
-            found.append(item)
+            found.append(_visible(principal, item))
     return BatchResult(found=found, not_found=not_found, distinct=len(seen))

@@ -34,6 +34,7 @@ class LLMSettingsForm(DomainForm):
     max_llm_process_num = StringField(LABELS["max_llm_process_num"])
     openai_api_key = PasswordField(LABELS["openai_api_key"])
     clear_api_key = BooleanField(_l("Remove the saved key"))
+    share_key_with_personal_tokens = BooleanField(_l("Personal tokens may read this key"))
     openai_base_url = StringField(LABELS["openai_base_url"])
     openai_model = StringField(LABELS["openai_model"])
     openai_max_token = StringField(LABELS["openai_max_token"])

@@ -24,10 +24,14 @@ _own = aliased(LLMConfig, name="own")
 _default = aliased(LLMConfig, name="dflt")
 
 
+# Besides the settings: the URL each key was saved for, and whether the default shares its key.
+EXTRA = ("openai_key_url", "share_key_with_personal_tokens")
+
+
 def _config_columns(alias, prefix: str) -> list:
     return [alias.id.label(f"{prefix}_id"), alias.created_at.label(f"{prefix}_created_at"),
             alias.updated_at.label(f"{prefix}_updated_at"),
-            *[getattr(alias, f.name).label(f"{prefix}_{f.name}") for f in FIELDS]]
+            *[getattr(alias, name).label(f"{prefix}_{name}") for name in (*(f.name for f in FIELDS), *EXTRA)]]
 
 
 _USER_ROWS = (
@@ -66,10 +70,12 @@ class Found:
     values: dict | None  # None: neither the user nor the default has a provider
     created_at: datetime | None
     updated_at: datetime | None
+    key_from_default: bool = False  # the key served is the instance default's
+    default_shares_key: bool = False  # ... and the admin lets personal tokens read it
 
 
-_OWN_NAMES = tuple((f.name, f"own_{f.name}") for f in FIELDS)
-_DEFAULT_NAMES = tuple((f.name, f"dflt_{f.name}") for f in FIELDS)
+_OWN_NAMES = tuple((name, f"own_{name}") for name in (*(f.name for f in FIELDS), *EXTRA))
+_DEFAULT_NAMES = tuple((name, f"dflt_{name}") for name in (*(f.name for f in FIELDS), *EXTRA))
 
 
 def _settings(row: dict, prefix: str, names) -> dict | None:
@@ -84,7 +90,9 @@ def _found(row: dict, default_row: dict | None) -> Found:
     prefix = "own" if own is not None else "dflt"
     return Found(platform=row["platform"], login=row["login"], user_id=row["user_id"], active=row["user_active"],
                  values=merged[0] if merged else None, created_at=dates.get(f"{prefix}_created_at"),
-                 updated_at=dates.get(f"{prefix}_updated_at"))
+                 updated_at=dates.get(f"{prefix}_updated_at"),
+                 key_from_default=bool(merged) and merged[1]["openai_api_key"] == resolve.DEFAULT,
+                 default_shares_key=bool(default and default["share_key_with_personal_tokens"]))
 
 
 def find_one(platform: str, username: str) -> Found | None:
@@ -95,9 +103,12 @@ def find_one(platform: str, username: str) -> Found | None:
 def default_settings() -> Found:
     """The instance default over the built-in values, for callers without settings of their own."""
     row = next(_DEFAULT.rows(), None)
-    values, _ = resolve.merge(None, _settings(row, "dflt", _DEFAULT_NAMES) if row else None)
+    default = _settings(row, "dflt", _DEFAULT_NAMES) if row else None
+    values, sources = resolve.merge(None, default)
     return Found(platform="", login="", user_id=None, active=True, values=values,
-                 created_at=row["dflt_created_at"] if row else None, updated_at=row["dflt_updated_at"] if row else None)
+                 created_at=row["dflt_created_at"] if row else None, updated_at=row["dflt_updated_at"] if row else None,
+                 key_from_default=sources["openai_api_key"] == resolve.DEFAULT,
+                 default_shares_key=bool(default and default["share_key_with_personal_tokens"]))
 
 
 def find_many(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Found]:

@@ -28,6 +28,8 @@ class LLMConfig(db.Model):
     max_llm_process_num: Mapped[int | None] = mapped_column(Integer)
 
     openai_api_key: Mapped[str | None] = mapped_column(Text)  # Fernet token, never plaintext
+    # The base URL in effect when the key was saved: the key is only ever served with that origin.
+    openai_key_url: Mapped[str | None] = mapped_column(String(500))
     openai_base_url: Mapped[str | None] = mapped_column(String(500))
     openai_model: Mapped[str | None] = mapped_column(String(200))
     openai_max_token: Mapped[int | None] = mapped_column(Integer)
@@ -37,6 +39,9 @@ class LLMConfig(db.Model):
     ollama_endpoint: Mapped[str | None] = mapped_column(String(500))
     ollama_model: Mapped[str | None] = mapped_column(String(200))
     ollama_max_token: Mapped[int | None] = mapped_column(Integer)
+
+    # Instance default only: may personal tokens read the default's key? (Service tokens always may.)
+    share_key_with_personal_tokens: Mapped[bool | None] = mapped_column(Boolean)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

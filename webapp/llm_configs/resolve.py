@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from webapp.llm_configs.fields import COMMON, FIELDS, KEY_HOST_FIELD, PROVIDERS, provider_fields
 
 USER, DEFAULT, BUILTIN = "user", "default", "builtin"
+WITHHELD = "withheld"  # a key saved for another origin than the one now in effect
+
+
+def origin(url: str | None) -> str:
+    """scheme://host:port of a URL, lower-cased: what a key is bound to."""
+    url = (url or "").strip()
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:  # not a valid port: compare the text as it is
+        return f"{parts.scheme}://{parts.netloc}".lower()
+    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}"
 
 
 def merge(own: dict | None, default: dict | None) -> tuple[dict, dict]:
     """Merge a user's row over the instance default over built-in values: (values, sources).
 
-    A stored key is inherited only together with the host it was saved for: a user who points
-    base_url elsewhere does not get the default's key.
+    A stored key is served only with the origin it was saved for (`<provider>_key_url` of the row
+    it comes from): if the base URL in effect now points anywhere else (the user's own change, or
+    the admin's change of a default the user inherits), the key is withheld.
     """
     own, default = own or {}, default or {}
     values, sources = {}, {}
@@ -26,8 +40,11 @@ def merge(own: dict | None, default: dict | None) -> tuple[dict, dict]:
             values[field.name], sources[field.name] = field.builtin, BUILTIN
     for provider, host_field in KEY_HOST_FIELD.items():
         key_field = f"{provider}_api_key"
-        if sources[key_field] == DEFAULT and sources[host_field] == USER:
-            values[key_field], sources[key_field] = "", BUILTIN
+        source = sources[key_field]
+        if source in (USER, DEFAULT):
+            saved_for = (own if source == USER else default).get(f"{provider}_key_url")
+            if origin(saved_for) != origin(values[host_field]):
+                values[key_field], sources[key_field] = "", WITHHELD
     return values, sources
 
 

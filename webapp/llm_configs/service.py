@@ -51,7 +51,10 @@ def load(scope: Scope) -> LLMConfig | None:
 
 
 def row_values(row: LLMConfig | None) -> dict | None:
-    return None if row is None else {f.name: getattr(row, f.name) for f in FIELDS}
+    """The row's settings, and the URL its key was saved for (which inheritance needs)."""
+    if row is None:
+        return None
+    return {**{f.name: getattr(row, f.name) for f in FIELDS}, "openai_key_url": row.openai_key_url}
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class SettingsView:
     fallback: dict  # what each field would be if this scope left it blank
     masked_key: str
     inherited_key: bool
+    key_withheld: bool  # a key is saved, but for another address than the one in effect now
+    share_key: bool  # instance default: personal tokens may read its key
     updated_at: object
 
 
@@ -77,6 +82,8 @@ def view(scope: Scope) -> SettingsView:
     return SettingsView(own=own, values=values, sources=sources, fallback=fallback,
                         masked_key=mask_secret(box().decrypt(secret)) if secret else "",
                         inherited_key=sources["openai_api_key"] == resolve.DEFAULT,
+                        key_withheld=sources["openai_api_key"] == resolve.WITHHELD,
+                        share_key=bool(row and row.share_key_with_personal_tokens),
                         updated_at=row.updated_at if row else None)
 
 
@@ -113,8 +120,13 @@ def _clean(name: str, raw) -> object:
 
 
 def save(actor: User, scope: Scope, data: dict, *, new_api_key: str | None = None, clear_api_key: bool = False,
-         ip: str, audit_label: str | None = None) -> LLMConfig:
-    """Write the submitted fields (blank = inherit); raise ValidationFailed naming the field at fault."""
+         share_key: bool | None = None, ip: str, audit_label: str | None = None) -> LLMConfig:
+    """Write the submitted fields (blank = inherit); raise ValidationFailed naming the field at fault.
+
+    A new key is bound to the base URL in effect once saved; keeping a saved key while that URL
+    changes (here, or by clearing it to inherit another) is refused: the key must be entered again.
+    `share_key` (the instance default only): may personal tokens read the default's key.
+    """
     _authorize(actor, scope)
     errors, cleaned = {}, {}
     new_api_key = (new_api_key or "").strip() or None
@@ -128,24 +140,27 @@ def save(actor: User, scope: Scope, data: dict, *, new_api_key: str | None = Non
     cleaned.pop("openai_api_key", None)
     row = load(scope) or LLMConfig(scope_key=scope.key, user_id=scope.user.id if scope.user else None)
     before = row_values(row) if row.id else {}
-    for provider, host_field in KEY_HOST_FIELD.items():
-        key_field = f"{provider}_api_key"
-        moved = (before.get(host_field) or None) != cleaned.get(host_field)
-        if moved and getattr(row, key_field) and new_api_key is None and not clear_api_key and host_field not in errors:
-            errors[key_field] = _l("You changed the address: enter the API key again (a saved key is only "
-                                   "ever sent to the host it was saved for), or clear it.")
+    default = None if scope.user is None else row_values(load(Scope(None)))
+    key_url = resolve.merge(cleaned, default)[0]["openai_base_url"]
+    if (row.openai_api_key and new_api_key is None and not clear_api_key and "openai_base_url" not in errors
+            and resolve.origin(row.openai_key_url) != resolve.origin(key_url)):
+        errors["openai_api_key"] = _l("The address changed: enter the API key again (a saved key is only "
+                                      "ever sent to the address it was saved for), or remove it.")
     if errors:
         first = next(iter(errors))
         raise ValidationFailed(errors[first], field=first, details={"fields": errors})
     for name, value in cleaned.items():
         setattr(row, name, value)
     if clear_api_key:
-        row.openai_api_key = None
+        row.openai_api_key = row.openai_key_url = None
     elif new_api_key is not None:
-        row.openai_api_key = box().encrypt(new_api_key)
+        row.openai_api_key, row.openai_key_url = box().encrypt(new_api_key), key_url
+    changed = sorted(n for n in BY_NAME if (before or {}).get(n) != getattr(row, n))
+    if scope.user is None and share_key is not None and bool(row.share_key_with_personal_tokens) != share_key:
+        row.share_key_with_personal_tokens = share_key
+        changed.append("share_key_with_personal_tokens")
     row.updated_by = actor.id
     db.session.add(row)
-    changed = sorted(n for n in BY_NAME if (before or {}).get(n) != getattr(row, n))
     audit.record("llm_config.update", ip=ip, actor=None if audit_label else actor, actor_label=audit_label,
                  target=_target(scope), details={"fields": changed})
     db.session.commit()
@@ -161,8 +176,8 @@ def reset_field(actor: User, scope: Scope, name: str, *, ip: str) -> None:
     if row is None or getattr(row, name) is None:
         return
     setattr(row, name, None)
-    if name in KEY_HOST_FIELD.values():  # the key was bound to that host
-        row.openai_api_key = None
+    if name in KEY_HOST_FIELD.values():  # the key was bound to that address
+        row.openai_api_key = row.openai_key_url = None
     audit.record("llm_config.reset", ip=ip, actor=actor, target=_target(scope), details={"fields": [name]})
     db.session.commit()
 

@@ -38,6 +38,7 @@ def _render(scope: str, form: LLMSettingsForm, settings: service.SettingsView, s
 def _filled_form(settings: service.SettingsView) -> LLMSettingsForm:
     form = LLMSettingsForm(formdata=None)
     form.fill_from(settings.own)
+    form.share_key_with_personal_tokens.data = settings.share_key
     return form
 
 
@@ -51,7 +52,8 @@ def save(scope: str):
     if form.validate_on_submit():
         try:
             service.save(current_user, _scope(scope), form.service_data(), new_api_key=form.openai_api_key.data,
-                         clear_api_key=form.clear_api_key.data, ip=client_ip())
+                         clear_api_key=form.clear_api_key.data, ip=client_ip(),
+                         share_key=form.share_key_with_personal_tokens.data if scope == "default" else None)
         except DomainError as error:
             form.add_domain_error(error)
         else:

@@ -1,0 +1,182 @@
+"""The first outside attack review, one test per finding: each reproduces the attack as reported
+and failed before its fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api_helpers import OPENAI, bearer, make_token, make_user, set_config
+from tests.conftest import PASSWORD, login, logout, oauth_sign_in, post, register
+from tests.fake_idp import ProviderUser
+from webapp import create_app
+from webapp.accounts.models import User
+from webapp.db.orm import db
+
+DEFAULT_KEY = "sk-default-0123456789abcdefghijklmnop"
+USER_KEY = "sk-user-0123456789abcdefghijklmnopqrs"
+HX = {"HX-Request": "true"}
+
+
+def signed_in(client) -> bool:
+    return client.get("/").status_code == 200
+
+
+# --- Sign-out and sessions ------------------------------------------------------------------
+
+def test_sign_out_also_forgets_the_remember_me_cookie(client):
+    register(client)
+    logout(client)
+    login(client, remember="y")
+    assert client.get_cookie("agentdesk_remember") is not None
+    logout(client)
+    assert client.get_cookie("agentdesk_remember") is None
+    assert not signed_in(client)
+
+
+def _copy_cookies(source, target) -> None:
+    for name in ("agentdesk_session", "agentdesk_remember"):
+        cookie = source.get_cookie(name)
+        if cookie is not None:
+            target.set_cookie(name, cookie.value)
+
+
+def test_sign_out_everywhere_ends_a_copied_session_and_remember_cookie(app, client):
+    register(client)
+    logout(client)
+    login(client, remember="y")
+    thief, remembered_only = app.test_client(), app.test_client()
+    _copy_cookies(client, thief)
+    remembered_only.set_cookie("agentdesk_remember", client.get_cookie("agentdesk_remember").value)
+    assert signed_in(thief) and signed_in(remembered_only)
+    assert post(client, "/auth/sessions/revoke").location == "/auth/login"
+    assert not signed_in(client) and not signed_in(thief) and not signed_in(remembered_only)
+    login(client)
+    assert signed_in(client)  # a new sign-in works again
+
+
+def test_a_password_change_ends_every_other_session_but_this_one(app, client):
+    register(client)
+    other = app.test_client()
+    _copy_cookies(client, other)
+    new = "N3w-passw0rd"
+    changed = post(client, "/auth/password", {"current_password": PASSWORD, "new_password": new, "confirm": new})
+    assert changed.status_code == 302 and signed_in(client) and not signed_in(other)
+    logout(client)
+    assert login(client, password=PASSWORD).status_code == 422
+    assert login(client, password=new).status_code == 302
+
+
+def test_a_wrong_current_password_changes_nothing(client):
+    register(client)
+    refused = post(client, "/auth/password", {"current_password": "wrong", "new_password": "N3w-passw0rd",
+                                              "confirm": "N3w-passw0rd"})
+    assert refused.status_code == 422 and "current password is not right" in refused.get_data(as_text=True)
+    assert signed_in(client)
+
+
+def test_deactivation_ends_remember_me_sessions(app, client, admin_client):
+    other = app.test_client()
+    post(other, "/auth/register", {"email": "bob@example.com", "username": "bob", "password": PASSWORD,
+                                   "confirm": PASSWORD})
+    logout(other)
+    login(other, "bob", remember="y")
+    remembered = app.test_client()
+    remembered.set_cookie("agentdesk_remember", other.get_cookie("agentdesk_remember").value)
+    with app.app_context():
+        bob = db.session.scalar(db.select(User).where(User.username == "bob"))
+        bob_id, version = bob.id, bob.session_version
+    post(client, f"/admin/users/{bob_id}/active/0", headers=HX)
+    post(client, f"/admin/users/{bob_id}/active/1", headers=HX)  # reactivated: old cookies stay dead
+    assert not signed_in(remembered)
+    with app.app_context():
+        assert db.session.get(User, bob_id).session_version == version + 1
+
+
+# --- Closed registration closes every door ----------------------------------------------------
+
+@pytest.fixture
+def closed(app_env, idp):
+    app = create_app(env={**app_env, "REGISTRATION_OPEN": "false", "ADMIN_USERS": "github:boss"})
+    make_user(app, "admin@example.com", admin=True)
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return app, client
+
+
+def test_closed_registration_refuses_an_unknown_github_user(closed, idp):
+    app, client = closed
+    idp.sign_in("github", ProviderUser(4242, "stranger"))
+    assert oauth_sign_in(client, "github").location == "/auth/login"
+    assert "Registration is closed" in client.get("/auth/login").get_data(as_text=True)
+    assert not signed_in(client)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 1
+
+
+def test_closed_registration_still_lets_reserved_logins_and_admin_users_in(closed, idp):
+    app, client = closed
+    with app.app_context():
+        from webapp.accounts import identities
+
+        admin = db.session.scalar(db.select(User))
+        identities.preprovision(admin, "github", "invited", ip="x")
+    idp.sign_in("github", ProviderUser(5001, "invited"))
+    assert oauth_sign_in(client, "github").location == "/" and signed_in(client)
+    logout(client)
+    idp.sign_in("github", ProviderUser(5002, "boss"))
+    assert oauth_sign_in(client, "github").location == "/" and signed_in(client)
+
+
+# --- Keys: the default's reaches personal tokens only by choice; a key never follows a URL ------
+
+@pytest.fixture
+def people(app):
+    make_user(app, "admin@example.com", admin=True)
+    octo = make_user(app, "octo@example.com", github="octo")
+    set_config(app, None, {**OPENAI, "openai_base_url": "https://llm.example.com/v1"}, api_key=DEFAULT_KEY)
+    set_config(app, octo, {"provider": "openai"})
+    return octo
+
+
+def _key(client, token) -> str:
+    response = client.get("/v1/users/github/octo/llm-config", headers=bearer(token))
+    assert response.status_code == 200
+    return response.json["data"]["llm_config"]["openai"]["api_key"]
+
+
+def test_the_default_key_reaches_a_personal_token_only_when_the_admin_shares_it(app, client, people):
+    _, personal = make_token(app, kind="personal", owner_id=people)
+    _, service = make_token(app)
+    assert _key(client, service) == DEFAULT_KEY
+    assert _key(client, personal) == ""
+    with app.app_context():
+        from webapp.llm_configs import service as llm
+
+        admin = db.session.scalar(db.select(User).where(User.is_admin.is_(True)))
+        llm.save(admin, llm.Scope(None), {**OPENAI, "openai_base_url": "https://llm.example.com/v1"}, share_key=True,
+                 ip="x")
+    assert _key(client, personal) == DEFAULT_KEY
+
+
+def test_a_saved_key_does_not_follow_the_admins_base_url(app, client, people):
+    """The user saved a key while inheriting the default base URL; the admin then points the
+    default elsewhere: the key is withheld, and the settings page asks for it again."""
+    set_config(app, people, {"provider": "openai"}, api_key=USER_KEY)
+    _, service = make_token(app)
+    assert _key(client, service) == USER_KEY
+    set_config(app, None, {**OPENAI, "openai_base_url": "https://attacker.example/v1"}, api_key=DEFAULT_KEY)
+    assert _key(client, service) == ""
+    octo = app.test_client()
+    octo.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    post(octo, "/auth/login", {"login": "octo@example.com", "password": PASSWORD})
+    assert "for another address than the one in effect now" in octo.get("/settings/llm").get_data(as_text=True)
+    set_config(app, people, {"provider": "openai"}, api_key=USER_KEY)  # entered again, for the new address
+    assert _key(client, service) == USER_KEY
+
+
+def test_a_login_with_a_trailing_newline_is_an_invalid_username(app, client):
+    make_user(app, "admin@example.com", admin=True)
+    make_user(app, "bob@example.com", github="bobgh")
+    _, token = make_token(app)
+    response = client.get("/v1/users/github/bobgh%0A/llm-config", headers=bearer(token))
+    assert response.status_code == 400 and response.json["error"]["code"] == "INVALID_USERNAME"
