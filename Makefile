@@ -9,8 +9,8 @@ PORT   ?= 5000
 .PHONY: run test install install-dev assets translations messages migrate clean
 
 run: install translations
-	$(FLASK) db upgrade
-	APP_ENV=$${APP_ENV:-development} $(BIN)/gunicorn --worker-class gthread --workers 1 --threads 8 \
+	umask 077 && $(FLASK) db upgrade
+	umask 077 && APP_ENV=$${APP_ENV:-development} $(BIN)/gunicorn --worker-class gthread --workers 1 --threads 8 \
 		--bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: install-dev translations assets

@@ -132,7 +132,8 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="agentdesk-bench-"))
     env = {"APP_ENV": "production", "SECRET_KEY": Fernet.generate_key().decode() * 2,
            "ENCRYPTION_KEYS": Fernet.generate_key().decode(), "DATABASE_URL": f"sqlite:///{workdir}/bench.db",
-           "RATELIMIT_STORAGE_URI": "memory://", "LOG_LEVEL": "WARNING", "BENCH_PATH": PATH}
+           "RATELIMIT_STORAGE_URI": "memory://", "LOG_LEVEL": "WARNING", "BENCH_PATH": PATH,
+           "METRICS_TOKEN": "bench-metrics-token-not-scraped-here"}
     try:
         tokens_file, _ = prepare(env, workdir)
         env["BENCH_TOKENS_FILE"] = str(tokens_file)

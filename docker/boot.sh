@@ -1,6 +1,8 @@
 #!/bin/sh
 # Apply migrations, then hand the process over to gunicorn (PID 1 receives the signals).
 set -e
+# Files this process creates (the SQLite database, its WAL) are its own alone.
+umask 077
 # Prometheus multiprocess mode: every worker writes its samples here; start from an empty directory.
 export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/agentdesk-metrics}"
 rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"

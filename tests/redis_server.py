@@ -11,7 +11,6 @@ import time
 from tests.gunicorn_server import free_port
 
 
-
 class RedisServer:
     def __init__(self):
         binary = shutil.which("redis-server")

@@ -5,8 +5,7 @@ import logging
 
 import pytest
 
-from tests.api_helpers import (OPENAI, OPENAI_KEY, bearer, dbapi_statements, make_token, make_user, selects,
-                               set_config)
+from tests.api_helpers import OPENAI, OPENAI_KEY, bearer, dbapi_statements, make_token, make_user, selects, set_config
 from webapp.audit.models import AuditEvent
 from webapp.db.orm import db
 from webapp.tokens.models import ApiToken
@@ -126,8 +125,16 @@ def test_personal_token_reads_only_its_owner(client, app, octo):
     set_config(app, other, {"provider": "lmstudio", "lmstudio_model": "qwen3-30b"})
     _, mine = make_token(app, kind="personal", owner_id=octo)
     assert client.get("/v1/users/github/NotFolder/llm-config", headers=bearer(mine)).status_code == 200
-    response = client.get("/v1/users/github/other/llm-config", headers=bearer(mine))
-    assert response.status_code == 403 and response.json["error"]["code"] == "FORBIDDEN"
+    # Someone else looks exactly like nobody: a personal token cannot tell who has an account.
+    other_user = client.get("/v1/users/github/other/llm-config", headers=bearer(mine))
+    nobody = client.get("/v1/users/github/nobody/llm-config", headers=bearer(mine))
+    assert other_user.status_code == nobody.status_code == 404
+    assert other_user.json["error"]["code"] == nobody.json["error"]["code"] == "USER_NOT_FOUND"
+    batch = client.post("/v1/users/llm-configs/batch", headers=bearer(mine), json={"users": [
+        {"platform": "github", "username": "other"}, {"platform": "github", "username": "NotFolder"}]})
+    assert batch.status_code == 200 and batch.json["data"]["not_found"] == ["github:other"]
+    legacy = client.get("/config/github/other", headers=bearer(mine)).json["data"]
+    assert legacy["llm"]["provider"] == "openai"  # the defaults, as for anyone unknown; not other's lmstudio
 
 
 def test_token_without_the_scope_is_forbidden(client, app, octo):

@@ -180,3 +180,79 @@ def test_a_login_with_a_trailing_newline_is_an_invalid_username(app, client):
     _, token = make_token(app)
     response = client.get("/v1/users/github/bobgh%0A/llm-config", headers=bearer(token))
     assert response.status_code == 400 and response.json["error"]["code"] == "INVALID_USERNAME"
+
+
+# --- Production settings refuse what is unsafe -------------------------------------------------
+
+PRODUCTION = {"APP_ENV": "production", "ENCRYPTION_KEYS": "k", "METRICS_TOKEN": "m" * 32}
+
+
+@pytest.mark.parametrize("weak", ["x" * 32, "ab" * 20, "0123456789" * 4])
+def test_a_repeated_or_patterned_secret_key_is_refused_in_production(tmp_path, weak):
+    from webapp.config import ConfigError, load
+
+    with pytest.raises(ConfigError, match="secrets.token_urlsafe"):
+        load(tmp_path, env={**PRODUCTION, "SECRET_KEY": weak})
+
+
+def test_a_generated_secret_key_is_accepted(tmp_path):
+    import secrets
+
+    from webapp.config import load
+
+    assert load(tmp_path, env={**PRODUCTION, "SECRET_KEY": secrets.token_urlsafe(48)})["SECRET_KEY"]
+
+
+def test_metrics_are_not_served_open_in_production(tmp_path, app_env):
+    import secrets
+
+    from webapp.config import ConfigError, load
+
+    env = {**PRODUCTION, "SECRET_KEY": secrets.token_urlsafe(48)}
+    del env["METRICS_TOKEN"]
+    with pytest.raises(ConfigError, match="METRICS_TOKEN"):
+        load(tmp_path, env=env)
+    assert load(tmp_path, env={**env, "METRICS_PUBLIC": "true"})["METRICS_PUBLIC"]
+    guarded = create_app(env={**app_env, "METRICS_TOKEN": "scraper-secret"}).test_client()
+    assert guarded.get("/metrics").status_code == 401
+    assert guarded.get("/metrics", headers=bearer("wrong")).status_code == 401
+    assert guarded.get("/metrics", headers=bearer("scraper-secret")).status_code == 200
+
+
+def test_the_sqlite_database_and_its_wal_are_private_to_their_owner(tmp_path, idp):
+    import os
+
+    from flask_migrate import upgrade
+
+    from tests.conftest import make_env
+
+    app = create_app(env=make_env(f"sqlite:///{tmp_path}/fresh.db", idp.url))
+    with app.app_context():
+        upgrade()
+        db.session.execute(db.text("SELECT 1"))
+        modes = {name: os.stat(tmp_path / name).st_mode & 0o777 for name in os.listdir(tmp_path)
+                 if name.startswith("fresh.db")}
+        db.engine.dispose()
+    assert set(modes) >= {"fresh.db", "fresh.db-wal"} and set(modes.values()) == {0o600}, modes
+
+
+# --- Personal tokens ----------------------------------------------------------------------------
+
+def test_at_most_twenty_active_personal_tokens(client):
+    register(client)
+    for n in range(20):
+        assert post(client, "/settings/tokens", {"name": f"t{n}"}, headers=HX).status_code == 201
+    refused = post(client, "/settings/tokens", {"name": "one too many"}, headers=HX)
+    assert refused.status_code == 422 and "20 active personal tokens" in refused.get_data(as_text=True)
+
+
+def test_a_persons_tokens_share_one_rate_limit(app_env):
+    app = create_app(env={**app_env, "API_RATE_LIMITS": "3/minute;100/hour"})
+    make_user(app, "admin@example.com", admin=True)
+    octo = make_user(app, "octo@example.com", github="octo")
+    set_config(app, octo, OPENAI)
+    tokens = [make_token(app, kind="personal", owner_id=octo)[1] for _ in range(2)]
+    client = app.test_client()
+    statuses = [client.get("/v1/users/github/octo/llm-config", headers=bearer(tokens[n % 2])).status_code
+                for n in range(4)]
+    assert statuses == [200, 200, 200, 429]

@@ -2,10 +2,10 @@
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
-from schemathesis.checks import negative_data_rejection
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import negative_data_rejection
 
 from tests.api_helpers import OPENAI, OPENAI_KEY, bearer, make_token, make_user, set_config
 from webapp import create_app

@@ -1,16 +1,16 @@
 """Errors, security headers, cookies, configuration and assets: what every request relies on."""
 
 import base64
-import re
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ENCRYPTION_KEY, SECRET, post, register
 from webapp import config as config_module
-from webapp.web.assets import ASSETS, CDN_ORIGIN
 from webapp.config import ConfigError
+from webapp.web.assets import ASSETS, CDN_ORIGIN
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,7 +95,7 @@ def test_session_cookie_flags(client):
 
 
 def test_production_cookies_are_secure_and_a_secret_is_required(tmp_path):
-    env = {"APP_ENV": "production", "SECRET_KEY": SECRET, "ENCRYPTION_KEYS": ENCRYPTION_KEY}
+    env = {"APP_ENV": "production", "SECRET_KEY": SECRET, "ENCRYPTION_KEYS": ENCRYPTION_KEY, "METRICS_TOKEN": "m" * 32}
     config = config_module.load(tmp_path, env=env)
     assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
     with pytest.raises(ConfigError, match="SECRET_KEY must be set"):

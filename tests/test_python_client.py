@@ -3,7 +3,6 @@
 import time
 
 import pytest
-
 from agentdesk_client import (
     AgentDeskClient,
     AuthenticationError,
@@ -15,7 +14,10 @@ from agentdesk_client import (
     UserNotFoundError,
     load_config,
 )
+
 from tests.api_helpers import OPENAI, OPENAI_KEY, make_token, make_user, set_config
+from webapp.accounts.models import User
+from webapp.db.orm import db
 
 FALLBACK_ENV = {"LLM_PROVIDER": "ollama", "OLLAMA_ENDPOINT": "http://gpu-box:11434", "OLLAMA_MODEL": "qwen3",
                 "FUNCTION_CALLING": "false"}
@@ -70,8 +72,13 @@ def test_typed_errors(served):
         AgentDeskClient(f"{server.url}/v1", "adk_svc_wrong", env={}).fetch_llm_config("github", "notfolder")
     other = make_user(server.app, "other@example.com", github="other")
     _, personal = make_token(server.app, kind="personal", owner_id=other)
-    with pytest.raises(ForbiddenError):
+    with pytest.raises(UserNotFoundError):  # to a personal token, everyone else is unknown
         AgentDeskClient(f"{server.url}/v1", personal, env={}).fetch_llm_config("github", "notfolder")
+    with server.app.app_context():
+        db.session.get(User, other).active = False
+        db.session.commit()
+    with pytest.raises(ForbiddenError):
+        client.fetch_llm_config("github", "other")
 
 
 def test_429_is_retried_after_the_servers_retry_after(served):

@@ -151,8 +151,9 @@ def test_agents_read_rules(ctx, app):
     with pytest.raises(NotFound) as unconfigured:
         agents.read_one(service, "github", "fresh")
     assert unconfigured.value.code == "CONFIG_NOT_FOUND"
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound) as hidden:
         agents.read_one(_principal("personal", fresh), "github", "octo")
+    assert hidden.value.code == "USER_NOT_FOUND"
     assert agents.read_one(_principal("personal", octo), "github", "octo").login == "octo"
     batch = agents.read_many(service, [("github", "octo"), ("github", "Octo"), ("github", "fresh"), ("gitlab", "x")])
     assert ([f.login for f in batch.found], batch.not_found, batch.distinct) == (

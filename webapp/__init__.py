@@ -10,16 +10,20 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp import config as config_module
-from webapp import logs
-from webapp import models  # noqa: F401  (every model, for Alembic and relationships)
-from webapp.accounts import oauth, service as accounts
+from webapp import (
+    logs,
+    models,  # noqa: F401  (every model, for Alembic and relationships)
+)
+from webapp.accounts import oauth
+from webapp.accounts import service as accounts
 from webapp.accounts.cli import users_cli
 from webapp.accounts.oauth import bp as oauth_bp
 from webapp.accounts.views import bp as auth_bp
 from webapp.admin.views import bp as admin_bp
 from webapp.api.docs import bp as api_docs_bp
 from webapp.api.llm import bp as api_llm_bp
-from webapp.api.operations import bp as operations_bp, metrics_bp
+from webapp.api.operations import bp as operations_bp
+from webapp.api.operations import metrics_bp
 from webapp.audit import service as audit
 from webapp.audit.views import bp as audit_bp
 from webapp.dashboard.views import bp as dashboard_bp

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+import zlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +24,20 @@ def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+GENERATE_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
+def estimated_bits(secret: str) -> float:
+    """A cautious entropy estimate: the lower of the character distribution's (Shannon, times the
+    length) and what zlib cannot compress away, so repeated or patterned keys score low however long."""
+    if not secret:
+        return 0.0
+    counts = Counter(secret)
+    shannon = -sum(n * math.log2(n / len(secret)) for n in counts.values())
+    incompressible = 8 * (len(zlib.compress(secret.encode(), 9)) - 8)  # zlib adds 8 bytes of framing
+    return min(shannon, incompressible)
 
 
 def _instance_secret(instance_path: Path, name: str, generate) -> str:
@@ -92,7 +109,11 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
             raise ConfigError("SECRET_KEY must be set in production (at least 32 random characters)")
         secret_key = _instance_secret(instance_path, "secret_key", lambda: secrets.token_urlsafe(48))
     elif production and (len(secret_key) < 32 or secret_key.lower() in {"change-me", "changeme", "secret", "dev"}):
-        raise ConfigError("SECRET_KEY is too short or a placeholder; use at least 32 random characters")
+        raise ConfigError("SECRET_KEY is too short or a placeholder; use at least 32 random characters: "
+                          + GENERATE_SECRET)
+    elif production and estimated_bits(secret_key) < 128:
+        raise ConfigError("SECRET_KEY looks repeated or patterned (under 128 bits of entropy estimated); "
+                          f"generate one: {GENERATE_SECRET}")
 
     encryption_keys = env.get("ENCRYPTION_KEYS", "")
     if not encryption_keys:
@@ -141,6 +162,7 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         # Prometheus: set the directory when several worker processes serve (docker/boot.sh does).
         "PROMETHEUS_MULTIPROC_DIR": env.get("PROMETHEUS_MULTIPROC_DIR", ""),
         "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
+        "METRICS_PUBLIC": _bool(env.get("METRICS_PUBLIC"), False),
         # Rate limiting (Flask-Limiter).
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -184,6 +206,9 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
     if production and workers > 1 and config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
         raise ConfigError("RATELIMIT_STORAGE_URI is memory:// but several workers run: each would count on its own. "
                           "Use redis://host:6379/0.")
+    if production and not config["METRICS_TOKEN"] and not config["METRICS_PUBLIC"]:
+        raise ConfigError("/metrics would be open to anyone: set METRICS_TOKEN (scrapers send it as a Bearer token), "
+                          "or METRICS_PUBLIC=true if a proxy or network rule already restricts it.")
     if config["ASSET_MODE"] not in ("cdn", "local"):
         raise ConfigError("ASSET_MODE must be 'cdn' or 'local'")
     return config

@@ -22,6 +22,7 @@ def rule(check):
 
 
 REQUIRED = DataRequired(message=_l("This field is required."))
+PASSWORD_HELP = _l("At least 8 characters, with upper- and lower-case letters and a digit.")
 
 
 class RegisterForm(DomainForm):
@@ -29,7 +30,7 @@ class RegisterForm(DomainForm):
     username = StringField(_l("Username"), validators=[REQUIRED, rule(service.check_username)],
                            description=_l("3–100 letters, digits or underscores."))
     password = PasswordField(_l("Password"), validators=[REQUIRED, rule(service.check_password)],
-                             description=_l("At least 8 characters, with upper- and lower-case letters and a digit."))
+                             description=PASSWORD_HELP)
     confirm = PasswordField(_l("Confirm password"),
                             validators=[REQUIRED, EqualTo("password", message=_l("The passwords do not match."))])
     tenant_name = StringField(_l("Organisation (optional)"), validators=[Optional(), Length(max=200)],
@@ -46,6 +47,6 @@ class LoginForm(DomainForm):
 class PasswordForm(DomainForm):
     current_password = PasswordField(_l("Current password"), validators=[Length(max=service.PASSWORD_MAX)])
     new_password = PasswordField(_l("New password"), validators=[REQUIRED, rule(service.check_password)],
-                                 description=_l("At least 8 characters, with upper- and lower-case letters and a digit."))
+                                 description=PASSWORD_HELP)
     confirm = PasswordField(_l("Confirm new password"),
                             validators=[REQUIRED, EqualTo("new_password", message=_l("The passwords do not match."))])

@@ -9,8 +9,8 @@ from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.db.orm import db
 from webapp.db.base import UTCDateTime, new_uuid, utcnow
+from webapp.db.orm import db
 
 PLATFORMS = ("github", "gitlab")
 ROLES = ("ADMIN", "OPERATOR")

@@ -12,10 +12,10 @@ from requests import RequestException
 from webapp.accounts.identities import ProviderProfile, record_failed_sign_in, sign_in_with_provider
 from webapp.accounts.logins import PLATFORM_NAMES
 from webapp.accounts.sessions import start_session
-from webapp.web.redirects import safe_next
 from webapp.errors import DomainError
 from webapp.extensions import limiter
 from webapp.remote_addr import client_ip
+from webapp.web.redirects import safe_next
 
 bp = Blueprint("oauth", __name__, url_prefix="/auth")
 

@@ -227,7 +227,8 @@ def get_user(user_id) -> User:
 
 
 def _active_admin_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(User).where(User.is_admin.is_(True), User.active.is_(True)))
+    return db.session.scalar(select(func.count()).select_from(User)
+                             .where(User.is_admin.is_(True), User.active.is_(True)))
 
 
 def require_admin(actor: User) -> None:

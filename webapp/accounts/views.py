@@ -7,11 +7,11 @@ from flask_login import current_user, login_required
 from webapp.accounts import service
 from webapp.accounts.forms import LoginForm, PasswordForm, RegisterForm
 from webapp.accounts.sessions import end_session, start_session
-from webapp.web.redirects import safe_next
 from webapp.errors import DomainError
 from webapp.extensions import limiter
-from webapp.web.forms import ActionForm
 from webapp.remote_addr import client_ip
+from webapp.web.forms import ActionForm
+from webapp.web.redirects import safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 

@@ -6,13 +6,13 @@ from flask import Blueprint, abort, current_app, flash, make_response, redirect,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp.web.access import admin_only
 from webapp.accounts import identities, service
 from webapp.admin.forms import PreprovisionForm
 from webapp.errors import DomainError
+from webapp.remote_addr import client_ip
+from webapp.web.access import admin_only
 from webapp.web.forms import ActionForm
 from webapp.web.htmx import is_fragment_request, render_page_or_fragment
-from webapp.remote_addr import client_ip
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

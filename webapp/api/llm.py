@@ -8,8 +8,15 @@ from pydantic import ValidationError
 from webapp.accounts.logins import is_login
 from webapp.accounts.models import PLATFORMS
 from webapp.api.credentials import AGENT_TOKEN
-from webapp.api.llm_schemas import (BatchRequest, BatchResponse, LegacyConfigResponse, LLMConfigQuery,
-                                    LLMConfigResponse, MaskQuery, UserPath)
+from webapp.api.llm_schemas import (
+    BatchRequest,
+    BatchResponse,
+    LegacyConfigResponse,
+    LLMConfigQuery,
+    LLMConfigResponse,
+    MaskQuery,
+    UserPath,
+)
 from webapp.db.crypto import box, mask_secret
 from webapp.errors import BadRequest
 from webapp.llm_configs import agents

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.db.orm import db
 from webapp.db.base import UTCDateTime, utcnow
+from webapp.db.orm import db
 
 
 class AuditEvent(db.Model):

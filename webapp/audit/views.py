@@ -5,8 +5,8 @@ from datetime import date, datetime, timezone
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
-from webapp.web.access import admin_only
 from webapp.audit import service
+from webapp.web.access import admin_only
 from webapp.web.htmx import render_page_or_fragment
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")

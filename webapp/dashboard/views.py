@@ -4,8 +4,8 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_login import current_user, login_required
 
 from webapp.accounts import service
-from webapp.web.redirects import safe_next
 from webapp.web.forms import ActionForm
+from webapp.web.redirects import safe_next
 
 bp = Blueprint("dashboard", __name__)
 

@@ -40,20 +40,30 @@ def _visible(principal: Principal, found: lookup.Found) -> lookup.Found:
     return found
 
 
+def _user_not_found(platform: str, username: str) -> NotFound:
+    return NotFound(f"User '{platform}:{username}' not found", code="USER_NOT_FOUND",
+                    details={"platform": platform, "username": username})
+
+
 def _readable(principal: Principal, found: lookup.Found, platform: str, username: str) -> None:
-    details = {"platform": platform, "username": username}
-    if not _may_read(principal, found):
-        raise Forbidden("A personal token can only read its owner's settings.", details=details)
     if not found.active:
-        raise Forbidden(f"User '{platform}:{username}' is deactivated in AgentDesk.", details=details)
+        raise Forbidden(f"User '{platform}:{username}' is deactivated in AgentDesk.",
+                        details={"platform": platform, "username": username})
+
+
+def _find(principal: Principal, platform: str, username: str) -> lookup.Found | None:
+    """The user, if this credential may know of them: to a personal token everyone but its owner
+    is unknown, so it cannot tell who has an account."""
+    found = lookup.find_one(platform, username)
+    return found if found is not None and _may_read(principal, found) else None
 
 
 def read_one(principal: Principal, platform: str, username: str) -> lookup.Found:
     """The effective settings of platform:username, or the spec's error for why not."""
-    found = lookup.find_one(platform, username)
+    found = _find(principal, platform, username)
     details = {"platform": platform, "username": username}
     if found is None:
-        raise NotFound(f"User '{platform}:{username}' not found", code="USER_NOT_FOUND", details=details)
+        raise _user_not_found(platform, username)
     _readable(principal, found, platform, username)
     if found.values is None:
         raise NotFound(f"LLM configuration not found for user '{platform}:{username}'", code="CONFIG_NOT_FOUND",
@@ -65,7 +75,7 @@ def read_legacy(principal: Principal, platform: str, username: str) -> LegacyRes
     """What the deployed coding agent gets on /config: like read_one, except that an unknown user
     or one without settings gets the instance defaults (200), as the server it was written for
     answered; its task loop stops on any 4xx. A deactivated user is still refused."""
-    found = lookup.find_one(platform, username)
+    found = _find(principal, platform, username)
     reason = "unknown_user" if found is None else None
     if found is not None:
         _readable(principal, found, platform, username)
@@ -80,10 +90,8 @@ def read_legacy(principal: Principal, platform: str, username: str) -> LegacyRes
 
 
 def read_many(principal: Principal, users: list[tuple[str, str]]) -> BatchResult:
-    """Up to 100 users in two queries; the unknown, deactivated and unconfigured go to not_found.
-
-    A personal token asking for anyone but its owner is refused as a whole (403).
-    """
+    """Up to 100 users in two queries; the unknown, deactivated and unconfigured go to not_found,
+    and so, for a personal token, does everyone but its owner."""
     rows = lookup.find_many(users)
     found, not_found, seen = [], [], set()
     for platform, username in users:
@@ -92,10 +100,7 @@ def read_many(principal: Principal, users: list[tuple[str, str]]) -> BatchResult
             continue
         seen.add(key)
         item = rows.get(key)
-        if item is not None and not _may_read(principal, item):
-            raise Forbidden("A personal token can only read its owner's settings.",
-                            details={"platform": platform, "username": username})
-        if item is None or not item.active or item.values is None:
+        if item is None or not _may_read(principal, item) or not item.active or item.values is None:
             not_found.append(f"{platform}:{username}")
         else:
             found.append(_visible(principal, item))

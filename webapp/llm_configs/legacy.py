@@ -10,8 +10,8 @@ from webapp.accounts.logins import check_platform_login, find_by_login
 from webapp.accounts.models import Identity, User
 from webapp.accounts.service import new_user
 from webapp.audit import service as audit
-from webapp.errors import ValidationFailed
 from webapp.db.orm import db
+from webapp.errors import ValidationFailed
 from webapp.llm_configs import service
 from webapp.llm_configs.fields import FIELDS, PROVIDERS
 

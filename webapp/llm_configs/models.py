@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.db.orm import db
 from webapp.db.base import UTCDateTime, utcnow
+from webapp.db.orm import db
 
 DEFAULT_SCOPE = "default"
 

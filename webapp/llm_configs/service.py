@@ -11,8 +11,8 @@ from sqlalchemy import select
 from webapp.accounts.models import User
 from webapp.audit import service as audit
 from webapp.db.crypto import box, mask_secret
-from webapp.errors import Forbidden, ValidationFailed
 from webapp.db.orm import db
+from webapp.errors import Forbidden, ValidationFailed
 from webapp.llm_configs import resolve
 from webapp.llm_configs.fields import BY_NAME, FIELDS, KEY_HOST_FIELD, PROVIDERS
 from webapp.llm_configs.models import DEFAULT_SCOPE, LLMConfig, scope_key_for
@@ -114,7 +114,8 @@ def _clean(name: str, raw) -> object:
     value = str(raw).strip()
     if len(value) > MAX_LENGTHS.get(name, 500):
         raise ValidationFailed(_l("This is too long."), field=name)
-    if field.kind == "url" and not (URL_RE.fullmatch(value) or (name == "lmstudio_base_url" and HOST_PORT_RE.fullmatch(value))):
+    host_port = name == "lmstudio_base_url" and HOST_PORT_RE.fullmatch(value)
+    if field.kind == "url" and not (URL_RE.fullmatch(value) or host_port):
         raise ValidationFailed(_l("Enter a URL starting with http:// or https://."), field=name)
     return value
 

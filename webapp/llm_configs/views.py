@@ -6,15 +6,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from webapp.web.access import require_sign_in
 from webapp.errors import DomainError
-from webapp.web.forms import ActionForm
 from webapp.extensions import limiter
-from webapp.web.htmx import is_fragment_request, render_page_or_fragment
 from webapp.llm_configs import service
 from webapp.llm_configs.fields import PROVIDERS, provider_fields
 from webapp.llm_configs.forms import LABELS, LLMSettingsForm
 from webapp.remote_addr import client_ip
+from webapp.web.access import require_sign_in
+from webapp.web.forms import ActionForm
+from webapp.web.htmx import is_fragment_request, render_page_or_fragment
 
 bp = Blueprint("llm_settings", __name__)
 SCOPES = {"mine": "/settings/llm", "default": "/admin/llm-default"}

@@ -6,8 +6,15 @@ files there and /metrics sums them; without it, one process serves its own regis
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client import multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 REQUESTS = Counter("agentdesk_api_requests_total", "Machine API requests answered.",
                    ["endpoint", "method", "status"])

@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-
-import orjson
 from dataclasses import dataclass, field
 
+import orjson
 from flask import g, request
 
 from webapp.errors import DomainError

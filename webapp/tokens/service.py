@@ -9,7 +9,7 @@ import zlib
 from datetime import datetime, timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from webapp.accounts.models import User
 from webapp.audit import service as audit
@@ -17,7 +17,7 @@ from webapp.db.base import utcnow
 from webapp.db.orm import db
 from webapp.db.prepared import PreparedQuery
 from webapp.db.writer import writer
-from webapp.errors import Forbidden, NotFound, ValidationFailed
+from webapp.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from webapp.principal import Principal
 from webapp.tokens.models import KINDS, ApiToken
 
@@ -30,6 +30,7 @@ SCOPES = {
 }
 DEFAULT_SCOPES = {"service": ["llm-config:read"], "personal": ["llm-config:read"], "widget": [], "usage": []}
 LAST_USED_WRITE_INTERVAL = timedelta(seconds=60)
+MAX_PERSONAL_TOKENS = 20  # active ones per person
 
 
 def _base62(number: int, width: int) -> str:
@@ -82,6 +83,9 @@ def create_token(actor: User | None, *, kind: str, name: str, scopes: list[str] 
         owner = owner or actor
         if owner is None:
             raise ValidationFailed(_l("A personal token needs an owner (--user EMAIL)."), field="user")
+        if _active_personal_tokens(owner) >= MAX_PERSONAL_TOKENS:
+            raise Conflict(_l("You have %(count)s active personal tokens, the most allowed. Revoke one you no "
+                              "longer use first.", count=MAX_PERSONAL_TOKENS), field="name")
     raw = generate_raw(kind)
     token = ApiToken(kind=kind, name=name, prefix=raw[:PREFIX_CHARS], token_hash=hash_token(raw), status=status,
                      scopes=scopes, user_id=owner.id if owner else None, created_by_id=actor.id if actor else None,
@@ -92,6 +96,12 @@ def create_token(actor: User | None, *, kind: str, name: str, scopes: list[str] 
                  details={"kind": kind, "scopes": scopes})
     db.session.commit()
     return token, raw
+
+
+def _active_personal_tokens(owner: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(ApiToken).where(
+        ApiToken.user_id == owner.id, ApiToken.kind == "personal", ApiToken.status == "active",
+        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow())))
 
 
 def visible_tokens(actor: User, *, all_kinds: bool = False) -> list[ApiToken]:
@@ -146,5 +156,7 @@ def authenticate(raw: str | None, kinds: frozenset[str]) -> Principal | None:
     last_used_at = _aware(row["last_used_at"])
     if last_used_at is None or now - last_used_at >= LAST_USED_WRITE_INTERVAL:
         writer().keep_latest(_TOUCH, row["id"], {"token_id": row["id"], "when": now})
+    # A person's tokens share one set of windows: twenty tokens do not buy twenty times the limit.
+    rate_key = f"user:{row['user_id']}" if row["kind"] == "personal" else str(row["id"])
     return Principal(kind=row["kind"], label=f"{row['name']} ({row['prefix']}…)", scopes=frozenset(row["scopes"] or ()),
-                     user_id=row["user_id"], token_id=row["id"], rate_key=str(row["id"]))
+                     user_id=row["user_id"], token_id=row["id"], rate_key=rate_key)

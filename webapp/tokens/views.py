@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 
-from webapp.web.access import require_sign_in
 from webapp.errors import DomainError
-from webapp.web.forms import ActionForm
-from webapp.web.htmx import is_fragment_request, render_page_or_fragment
 from webapp.remote_addr import client_ip
 from webapp.tokens import service
 from webapp.tokens.forms import TokenForm
+from webapp.web.access import require_sign_in
+from webapp.web.forms import ActionForm
+from webapp.web.htmx import is_fragment_request, render_page_or_fragment
 
 bp = Blueprint("tokens", __name__)
 PAGES = {"personal": "/settings/tokens", "service": "/admin/tokens"}
