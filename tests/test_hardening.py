@@ -256,3 +256,60 @@ def test_a_persons_tokens_share_one_rate_limit(app_env):
     statuses = [client.get("/v1/users/github/octo/llm-config", headers=bearer(tokens[n % 2])).status_code
                 for n in range(4)]
     assert statuses == [200, 200, 200, 429]
+
+
+# --- The audit log: no formulas in the export, no flood from refused guesses --------------------
+
+def test_the_csv_export_defuses_spreadsheet_formulas(app, admin_client):
+    """A failed sign-in's login name and an API path are chosen by anyone, signed in or not."""
+    stranger = app.test_client()
+    post(stranger, "/auth/login", {"login": "=HYPERLINK(\"http://evil.example\",\"x\")", "password": "x"})
+    make_user(app, "other@example.com")
+    _, token = make_token(app)
+    stranger.get("/v1/users/github/+cmd|calc/llm-config", headers=bearer(token))
+    csv_text = admin_client.get("/admin/audit/export.csv").get_data(as_text=True)
+    import csv
+    import io
+
+    cells = [cell for row in csv.reader(io.StringIO(csv_text)) for cell in row]
+    assert "'=HYPERLINK(\"http://evil.example\",\"x\")" in cells
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)
+
+
+def test_refused_anonymous_calls_are_one_row_per_address_and_minute(app, client):
+    from webapp.audit.models import AuditEvent
+
+    make_user(app, "admin@example.com", admin=True)
+    _, token = make_token(app)
+    for _ in range(200):
+        client.get("/v1/users/github/octo/llm-config", headers=bearer("adk_svc_guessing"))
+    client.get("/v1/users/github/octo/llm-config", headers=bearer(token))  # an authenticated call: its own row
+    client.get("/v1/users/github/octo/llm-config", headers=bearer(token))
+    with app.app_context():
+        app.extensions["db_writer"].flush(final=True)  # what the writer does when the minute is over
+        rows = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action.like("api.%"))).all()
+    refused = [r for r in rows if r.action == "api.refused"]
+    assert len(rows) == 3 and len(refused) == 1
+    assert refused[0].details["refused"] == 200 and refused[0].ip_address == "127.0.0.1"
+    assert refused[0].details["by_status"] == {"401": 20, "429": 180}  # API_INVALID_TOKEN_LIMIT: 20/minute
+
+
+# --- Admin pages and crafted query strings ------------------------------------------------------
+
+@pytest.mark.parametrize("query, status", [
+    ("/admin/audit?endpoint=x", 200), ("/admin/audit?_method=POST", 200), ("/admin/audit?_external=1", 200),
+    ("/admin/audit?page=99999999999999999999999", 400), ("/admin/audit?token=9999999999999999999999", 400),
+    ("/admin/audit?page=-5", 400), ("/admin/audit/export.csv?token=99999999999999999999999", 400),
+    ("/admin/users?page=99999999999999999999999", 400), ("/admin/users?endpoint=x&page=2", 200),
+    ("/admin/users?page=٣", 400),
+])
+def test_crafted_query_strings_get_a_page_or_a_400_never_a_500(admin_client, query, status):
+    for headers in ({}, HX):
+        assert admin_client.get(query, headers=headers).status_code == status, (query, headers)
+
+
+def test_pagination_links_carry_only_the_filters(app, admin_client):
+    for n in range(45):
+        make_user(app, f"u{n}@example.com")
+    html = admin_client.get("/admin/users?q=example&_external=1&endpoint=x&_anchor=y").get_data(as_text=True)
+    assert 'href="/admin/users?q=example&amp;page=2"' in html

@@ -77,7 +77,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
     register_extensions(app)
-    machine_registry.init_app(app, record_call=audit.record_detached)
+    machine_registry.init_app(app, record_call=audit.record_detached, record_refused=audit.record_refused)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     error_pages.init_app(app)

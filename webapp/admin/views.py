@@ -13,6 +13,7 @@ from webapp.remote_addr import client_ip
 from webapp.web.access import admin_only
 from webapp.web.forms import ActionForm
 from webapp.web.htmx import is_fragment_request, render_page_or_fragment
+from webapp.web.query import int_arg, kept_args
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -31,10 +32,11 @@ def _user_filter() -> service.UserFilter:
 
 @bp.get("/users")
 def users():
-    page = request.args.get("page", 1, type=int)
-    pagination = service.search_users(_user_filter(), page, current_app.config["ADMIN_PAGE_SIZE"])
+    pagination = service.search_users(_user_filter(), int_arg("page", default=1, high=100_000),
+                                      current_app.config["ADMIN_PAGE_SIZE"])
     return render_page_or_fragment("admin/users.html", "admin/_users_table.html", pagination=pagination,
-                                   args=request.args, form=PreprovisionForm())
+                                   args=request.args, query=kept_args("q", "active", "admin", "platform"),
+                                   form=PreprovisionForm())
 
 
 def _row_or_redirect(user, error: DomainError | None = None):
@@ -91,4 +93,4 @@ def preprovision():
     if is_fragment_request():
         return render_template("admin/_preprovision_form.html", form=form), 422
     page = service.search_users(service.UserFilter(), 1, current_app.config["ADMIN_PAGE_SIZE"])
-    return render_template("admin/users.html", pagination=page, args={}, form=form), 422
+    return render_template("admin/users.html", pagination=page, args={}, query={}, form=form), 422

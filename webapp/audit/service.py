@@ -8,6 +8,7 @@ own, never touching the session: for refusals that change nothing, and for machi
 from __future__ import annotations
 
 import json
+import time as time_module
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -58,6 +59,29 @@ def record_detached(action: str, *, ip: str, actor=None, actor_label: str | None
         "action": action, "target": target[:320], "outcome": outcome, "ip_address": (ip or "")[:64],
         "status_code": status_code, "latency_ms": latency_ms, "details": details or {},
     })
+
+
+REFUSED_WINDOW = 60  # seconds: refused anonymous calls from one address are one row per minute
+
+
+def _merge_refusal(waiting: dict, new: dict) -> None:
+    details = waiting["details"]
+    details["refused"] += 1
+    details["by_status"][str(new["status_code"])] = details["by_status"].get(str(new["status_code"]), 0) + 1
+    waiting["status_code"] = new["status_code"]
+
+
+def record_refused(action: str, *, ip: str, status_code: int) -> None:
+    """A machine call refused before anyone was authenticated (a bad or missing credential, or too
+    many of those): counted per address and minute into one row, so guessing cannot flood the log."""
+    now = time_module.time()
+    window_start = now - now % REFUSED_WINDOW
+    row = {"created_at": datetime.fromtimestamp(window_start, timezone.utc), "actor_user_id": None,
+           "actor_token_id": None, "actor_label": "anonymous", "action": "api.refused", "target": "",
+           "outcome": "failure", "ip_address": (ip or "")[:64], "status_code": status_code, "latency_ms": None,
+           "details": {"refused": 1, "by_status": {str(status_code): 1}, "first_action": action,
+                       "window_seconds": REFUSED_WINDOW}}
+    writer().tally(_INSERT, (ip, window_start), row, _merge_refusal, window_start + REFUSED_WINDOW)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import logging
 import os
 import queue
 import threading
+import time
 
 from flask import current_app
 
@@ -29,12 +30,13 @@ class BackgroundWriter:
         self.flush_seconds, self.batch = flush_seconds, batch
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._latest: dict[tuple, tuple] = {}  # (statement, key) -> (statement, row), last write wins
+        self._tallies: dict[tuple, list] = {}  # (statement, key) -> [statement, row, window end]
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = None
         if asynchronous:
-            atexit.register(self.flush)
+            atexit.register(self.flush, final=True)
 
     def append(self, statement, row: dict) -> None:
         """Queue one row for `statement` (an INSERT): every row is written."""
@@ -55,6 +57,30 @@ class BackgroundWriter:
         with self._lock:
             self._latest[(statement, key)] = (statement, row)
 
+    def tally(self, statement, key, row: dict, merge, window_end: float) -> None:
+        """Count events under `key` into one row for `statement`, written once its window has ended
+        (or at exit): `merge(existing, row)` folds a new event into the row already waiting."""
+        with self._lock:
+            waiting = self._tallies.get((statement, key))
+            if waiting is None:
+                self._tallies[(statement, key)] = [statement, row, window_end]
+            else:
+                merge(waiting[1], row)
+        if not self.asynchronous:
+            self._execute(self._ended_tallies(time.time()))
+        else:
+            self._ensure_thread()
+
+    def _ended_tallies(self, now: float | None) -> dict:
+        """The tallies whose window ended by `now` (all of them for None), taken out for writing."""
+        groups: dict = {}
+        with self._lock:
+            for key, (statement, row, window_end) in list(self._tallies.items()):
+                if now is None or window_end <= now:
+                    del self._tallies[key]
+                    groups.setdefault(statement, []).append(row)
+        return groups
+
     def _ensure_thread(self) -> None:
         # One writer thread per process: gunicorn forks after the app is built.
         if self._thread is None or self._pid != os.getpid():
@@ -70,9 +96,10 @@ class BackgroundWriter:
             self._wake.clear()
             self.flush()
 
-    def flush(self) -> int:
-        """Write everything queued so far; returns the number of rows handed to the database."""
-        groups: dict[object, list[dict]] = {}
+    def flush(self, *, final: bool = False) -> int:
+        """Write everything queued so far, and the tallies whose window has ended (all of them when
+        `final`); returns the number of rows handed to the database."""
+        groups: dict[object, list[dict]] = self._ended_tallies(None if final else time.time())
         while True:
             try:
                 statement, row = self._queue.get_nowait()

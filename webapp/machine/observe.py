@@ -58,9 +58,11 @@ def finish(call: Call, response):
     status, method, error = response.status_code, req.method, call.error
     metrics.observe(call.action, method, status, elapsed, error.code if error else None)
     principal, ip = call.principal, req.remote_addr or "unknown"
-    record_call = registry().record_call
-    if call.audited and record_call is not None:
-        record_call(
+    machine = registry()
+    if call.audited and principal.anonymous and status in (401, 429):
+        machine.record_refused(call.action, ip=ip, status_code=status)
+    elif call.audited:
+        machine.record_call(
             call.action, ip=ip, actor_label=principal.label, actor_token_id=principal.token_id,
             actor_user_id=principal.user_id if principal.kind == "user" else None, target=call.target,
             outcome="success" if status < 400 else "failure", status_code=status, latency_ms=latency_ms,

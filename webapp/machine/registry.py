@@ -13,7 +13,10 @@ class MachineRegistry:
     """The machine blueprints of one app and the URL prefixes their routes live under."""
 
     def __init__(self):
-        self.record_call = None  # how a call is audited: the audit feature's record_detached, wired by create_app
+        # How calls are audited, wired by create_app: each authenticated call on its own row, refused
+        # anonymous ones counted per address and minute.
+        self.record_call = None
+        self.record_refused = None
         self.blueprints: list = []
         self._exact: dict[str, Family] = {}  # routes without variables: the whole path
         self._prefixes: list[tuple[str, Family]] = []  # routes with variables: the text before the first one
@@ -49,9 +52,10 @@ class MachineRegistry:
         return family_by_space(path)
 
 
-def init_app(app, *, record_call) -> None:
+def init_app(app, *, record_call, record_refused) -> None:
     """Plug the features the platform serves into it: how each call is audited."""
-    registry(app).record_call = record_call
+    machine = registry(app)
+    machine.record_call, machine.record_refused = record_call, record_refused
 
 
 def registry(app=None) -> MachineRegistry:
