@@ -313,3 +313,25 @@ def test_pagination_links_carry_only_the_filters(app, admin_client):
         make_user(app, f"u{n}@example.com")
     html = admin_client.get("/admin/users?q=example&_external=1&endpoint=x&_anchor=y").get_data(as_text=True)
     assert 'href="/admin/users?q=example&amp;page=2"' in html
+
+
+def test_an_oversized_chunked_body_is_413_and_a_small_one_still_works(app, live_server_factory):
+    import requests
+
+    server = live_server_factory()
+    make_user(server.app, "admin@example.com", admin=True)
+    _, token = make_token(server.app)
+    headers = {**bearer(token), "Content-Type": "application/json"}
+
+    def chunks(entries: int):  # no Content-Length: Transfer-Encoding: chunked
+        yield b'{"users": ['
+        for _ in range(entries):
+            yield b'{"platform": "github", "username": "someone-with-a-long-login"},'
+        yield b'{"platform": "github", "username": "octo"}]}'
+
+    url = f"{server.url}/v1/users/llm-configs/batch"
+    big = requests.post(url, data=chunks(30_000), headers=headers, timeout=30)
+    assert big.status_code == 413 and big.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    small = requests.post(url, data=chunks(3), headers=headers, timeout=10)
+    assert small.status_code == 200 and small.json()["data"]["not_found"] == ["github:someone-with-a-long-login",
+                                                                             "github:octo"]

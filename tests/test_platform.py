@@ -60,13 +60,15 @@ def test_security_headers_on_pages(client):
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
-def test_cdn_mode_allows_exactly_the_cdn_and_uses_sri(app_env):
+def test_cdn_mode_allows_exactly_the_pinned_files_and_uses_sri(app_env):
     from webapp import create_app
 
     app_env["ASSET_MODE"] = "cdn"
     client = create_app(env=app_env).test_client()
     response = client.get("/auth/login")
-    assert f"script-src 'self' {CDN_ORIGIN};" in response.headers["Content-Security-Policy"]
+    htmx_url = CDN_ORIGIN + "/npm/htmx.org@" + ASSETS["htmx"]["version"] + "/dist/htmx.min.js"
+    assert f"script-src 'self' {htmx_url};" in response.headers["Content-Security-Policy"]
+    assert f"{CDN_ORIGIN} " not in response.headers["Content-Security-Policy"] + " "  # never the whole CDN
     html = response.get_data(as_text=True)
     htmx = ASSETS["htmx"]
     assert f'src="{CDN_ORIGIN}/npm/htmx.org@{htmx["version"]}/dist/htmx.min.js" integrity="{htmx["integrity"]}"' in html

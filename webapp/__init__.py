@@ -30,7 +30,7 @@ from webapp.dashboard.views import bp as dashboard_bp
 from webapp.db import crypto, prepared, sqlite, writer  # noqa: F401  (sqlite: pragmas on connect)
 from webapp.db.orm import db
 from webapp.extensions import babel, csrf, limiter, login_manager, migrate
-from webapp.json_provider import OrjsonProvider
+from webapp.json_provider import BoundedRequest, OrjsonProvider
 from webapp.llm_configs.cli import keys_cli, llm_config_cli
 from webapp.llm_configs.views import bp as llm_settings_bp
 from webapp.machine import registry as machine_registry
@@ -49,6 +49,7 @@ BLUEPRINTS = (auth_bp, oauth_bp, dashboard_bp, admin_bp, audit_bp, llm_settings_
 
 class AgentDesk(Flask):
     json_provider_class = OrjsonProvider
+    request_class = BoundedRequest
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,7 +2,7 @@
 
 from flask import current_app, request
 
-from webapp.web.assets import asset_origins
+from webapp.web.assets import asset_sources
 
 ALWAYS = {
     "X-Content-Type-Options": "nosniff",
@@ -17,7 +17,7 @@ def _csp() -> str:
     policy = current_app.extensions.get("agentdesk.csp")
     if policy is None:
         policy = current_app.extensions["agentdesk.csp"] = (
-            f"default-src 'self'; script-src {asset_origins()}; style-src 'self'; img-src 'self' data:; "
+            f"default-src 'self'; script-src {asset_sources('htmx')}; style-src 'self'; img-src 'self' data:; "
             "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
             "frame-ancestors 'none'")
     return policy
