@@ -335,3 +335,75 @@ def test_an_oversized_chunked_body_is_413_and_a_small_one_still_works(app, live_
     small = requests.post(url, data=chunks(3), headers=headers, timeout=10)
     assert small.status_code == 200 and small.json()["data"]["not_found"] == ["github:someone-with-a-long-login",
                                                                              "github:octo"]
+
+
+# --- A busy database: nothing lost, and a 503 instead of a 500 ----------------------------------
+
+@pytest.fixture
+def locked_sqlite(tmp_path, idp):
+    """An app on its own SQLite file, and a function that holds that file's write lock."""
+    import sqlite3
+    from contextlib import contextmanager
+
+    from flask_migrate import upgrade
+
+    from tests.conftest import make_env
+
+    path = tmp_path / "busy.db"
+    app = create_app(env=make_env(f"sqlite:///{path}", idp.url, SQLITE_BUSY_TIMEOUT="0.2",
+                                  DB_WRITER_SPILL_PATH=str(tmp_path / "spill.jsonl")))
+    with app.app_context():
+        upgrade()
+
+    @contextmanager
+    def write_lock():
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process writing for a long time
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+
+    yield app, write_lock
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_audit_rows_written_while_the_database_is_locked_arrive_later(locked_sqlite):
+    from prometheus_client import REGISTRY
+
+    from webapp.audit.models import AuditEvent
+
+    app, write_lock = locked_sqlite
+    make_user(app, "admin@example.com", admin=True)
+    make_user(app, "octo@example.com", github="octo")
+    _, token = make_token(app)
+    client = app.test_client()
+    delayed_before = REGISTRY.get_sample_value("agentdesk_db_writer_rows_delayed_total",
+                                               {"table": "audit_events"}) or 0
+    with write_lock():
+        statuses = {client.get("/v1/users/github/octo/llm-config", headers=bearer(token)).status_code
+                    for _ in range(20)}
+        assert statuses == {404}  # reads go on (no settings saved: CONFIG_NOT_FOUND)
+        assert app.extensions["db_writer"].pending() >= 20
+    assert REGISTRY.get_sample_value("agentdesk_db_writer_rows_delayed_total",
+                                     {"table": "audit_events"}) - delayed_before == 20
+    client.get("/v1/users/github/octo/llm-config", headers=bearer(token))  # the database is back
+    with app.app_context():
+        rows = db.session.scalar(db.select(db.func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action == "api.get_llm_config"))
+    assert rows == 21 and app.extensions["db_writer"].pending() == 0
+
+
+def test_a_sign_in_while_the_database_is_locked_gets_a_503_page_not_a_500(locked_sqlite):
+    app, write_lock = locked_sqlite
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    register(client)
+    logout(client)
+    with write_lock():
+        response = login(client)
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
+    assert "Temporarily unavailable" in response.get_data(as_text=True)
+    assert login(client).status_code == 302  # and afterwards, as usual

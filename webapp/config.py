@@ -152,7 +152,9 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         "ENCRYPTION_KEYS": [k.strip() for k in encryption_keys.split(",") if k.strip()],
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
         # A ping before each checkout guards against dropped server connections; SQLite has none to drop.
-        "SQLALCHEMY_ENGINE_OPTIONS": {} if database_url.startswith("sqlite") else {"pool_pre_ping": True},
+        # SQLite: how long a statement waits for another writer's lock (then the request gets a 503).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"timeout": float(env.get("SQLITE_BUSY_TIMEOUT", "5"))}}
+        if database_url.startswith("sqlite") else {"pool_pre_ping": True},
         "OAUTH_PROVIDERS": providers,
         "ADMIN_USERS": parse_admin_users(env.get("ADMIN_USERS", "")),
         "REGISTRATION_OPEN": _bool(env.get("REGISTRATION_OPEN"), True),
@@ -193,6 +195,9 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         "AUDIT_ASYNC": _bool(env.get("AUDIT_ASYNC"), app_env != "testing"),
         "AUDIT_FLUSH_SECONDS": float(env.get("AUDIT_FLUSH_SECONDS", "0.5")),
         "AUDIT_BATCH": 500,
+        # Where rows the database refused wait to be written (a JSON-lines file; none in tests).
+        "DB_WRITER_SPILL_PATH": env.get("DB_WRITER_SPILL_PATH")
+        or ("" if app_env == "testing" else str(instance_path / "db-writer-spill.jsonl")),
         # Argon2id, RFC 9106's second recommended profile (64 MiB, 3 passes).
         "ARGON2_PARAMS": {"time_cost": 3, "memory_cost": 64 * 1024, "parallelism": 4},
     }

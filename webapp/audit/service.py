@@ -17,9 +17,9 @@ from sqlalchemy import func, insert, or_, select
 from webapp.audit.models import AuditEvent
 from webapp.db.base import utcnow
 from webapp.db.orm import db
-from webapp.db.writer import writer
+from webapp.db.writer import replayable, writer
 
-_INSERT = insert(AuditEvent)
+_INSERT = replayable(insert(AuditEvent))
 
 
 def actor_label_for(user) -> str:

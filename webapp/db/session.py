@@ -1,8 +1,10 @@
-"""The two things pages and APIs may ask of the database directly: discard a failed transaction,
-and check that the database answers. Everything else goes through a feature's service."""
+"""What pages and APIs may ask of the database directly: discard a failed transaction, tell a
+busy or unreachable database from a bug, check that it answers. Everything else goes through a
+feature's service."""
 
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from webapp.db.orm import db
 
@@ -10,6 +12,13 @@ from webapp.db.orm import db
 def discard_changes() -> None:
     """Roll back whatever a failed request left in the session, so an error page can still query."""
     db.session.rollback()
+
+
+def unavailable(error: BaseException) -> bool:
+    """The database could not serve the request just now (locked by another writer, restarting,
+    unreachable, out of pooled connections): a 503 to retry, not a bug."""
+    return isinstance(error, (OperationalError, PoolTimeout)) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
 def reachable() -> bool:

@@ -5,6 +5,10 @@ statement into one executemany each, every flush interval (or sooner when a batc
 and at exit. A hard kill loses at most one interval; a clean stop loses nothing. Each write is
 its own transaction on its own connection, so it never commits (nor waits for) the caller's
 session. With `asynchronous` off (the test settings) every row is written before the call returns.
+
+When the database refuses a write (locked, restarting, unreachable) the rows go to a JSON-lines
+spill file (mode 600) and are replayed, oldest first, once a write succeeds again or after a
+backoff; /metrics counts what was delayed, replayed and lost (rows neither written nor spilled).
 """
 
 from __future__ import annotations
@@ -15,17 +19,57 @@ import os
 import queue
 import threading
 import time
+import uuid
+from datetime import datetime
+from pathlib import Path
 
+import orjson
 from flask import current_app
+from prometheus_client import Counter
 
 from webapp.db.orm import db
 
 log = logging.getLogger(__name__)
 
+DELAYED = Counter("agentdesk_db_writer_rows_delayed_total",
+                  "Rows the database refused for now, kept in the spill file to be written later.", ["table"])
+REPLAYED = Counter("agentdesk_db_writer_rows_replayed_total", "Spilled rows written after all.", ["table"])
+LOST = Counter("agentdesk_db_writer_rows_lost_total", "Rows that could be neither written nor spilled.", ["table"])
+MAX_BACKOFF = 60.0
+
+# Statements by name, so that spilled rows can be replayed by another process after a restart.
+STATEMENTS: dict[str, object] = {}
+
+
+def replayable(statement):
+    """Register a statement whose rows may be spilled (every statement given to the writer)."""
+    STATEMENTS[_describe(statement)] = statement
+    return statement
+
+
+def _encode(row: dict) -> dict:
+    return {k: {"$dt": v.isoformat()} if isinstance(v, datetime) else {"$uuid": str(v)} if isinstance(v, uuid.UUID)
+            else v for k, v in row.items()}
+
+
+def _decode(row: dict) -> dict:
+    def value(v):
+        if isinstance(v, dict) and len(v) == 1:
+            if "$dt" in v:
+                return datetime.fromisoformat(v["$dt"])
+            if "$uuid" in v:
+                return uuid.UUID(v["$uuid"])
+        return v
+    return {k: value(v) for k, v in row.items()}
+
 
 class BackgroundWriter:
-    def __init__(self, engine_getter, *, asynchronous: bool, flush_seconds: float, batch: int):
+    def __init__(self, engine_getter, *, asynchronous: bool, flush_seconds: float, batch: int,
+                 spill_path: str | Path | None = None):
         self._engine_getter = engine_getter
+        self.spill_path = Path(spill_path) if spill_path else None
+        self._spill_lock = threading.Lock()
+        self._backoff, self._next_replay = flush_seconds, 0.0
         self.asynchronous = asynchronous
         self.flush_seconds, self.batch = flush_seconds, batch
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -110,23 +154,94 @@ class BackgroundWriter:
             latest, self._latest = self._latest, {}
         for statement, row in latest.values():
             groups.setdefault(statement, []).append(row)
-        return self._execute(groups) if groups else 0
+        written = self._execute(groups) if groups else 0
+        if not groups and time.monotonic() >= self._next_replay:
+            self._replay()
+        return written
+
+    def _write(self, statement, rows: list[dict]) -> None:
+        with self._engine_getter().begin() as connection:
+            connection.execute(statement, rows)
 
     def _execute(self, groups: dict) -> int:
-        written = 0
+        """Write each group; spill what the database refuses; replay the spill after a success."""
+        written, failed = 0, False
         for statement, rows in groups.items():
             try:
-                with self._engine_getter().begin() as connection:
-                    connection.execute(statement, rows)
+                self._write(statement, rows)
                 written += len(rows)
-            except Exception:  # never take a request (or the writer thread) down over these rows
-                log.exception("could not write %d row(s) for %s", len(rows), _describe(statement))
+            except Exception as error:  # never take a request (or the writer thread) down over these rows
+                failed = True
+                log.warning("could not write %d row(s) for %s (%s): keeping them to write later",
+                            len(rows), _describe(statement), error.__class__.__name__)
+                self._spill(statement, rows)
+        if failed:
+            self._next_replay = time.monotonic() + self._backoff
+            self._backoff = min(self._backoff * 2, MAX_BACKOFF)
+        elif written:
+            self._replay()
         return written
+
+    def _spill(self, statement, rows: list[dict]) -> None:
+        name = _describe(statement)
+        STATEMENTS.setdefault(name, statement)
+        try:
+            if self.spill_path is None:
+                raise OSError("no spill file configured")
+            lines = b"".join(orjson.dumps({"statement": name, "row": _encode(row)}) + b"\n" for row in rows)
+            with self._spill_lock:
+                fd = os.open(self.spill_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                with os.fdopen(fd, "ab") as spill:
+                    spill.write(lines)
+            DELAYED.labels(_table(statement)).inc(len(rows))
+        except (OSError, TypeError) as error:
+            LOST.labels(_table(statement)).inc(len(rows))
+            log.error("lost %d row(s) for %s: could not spill them either (%s)", len(rows), name, error)
+
+    def pending(self) -> int:
+        """Rows waiting in the spill file."""
+        try:
+            with self._spill_lock, open(self.spill_path, "rb") as spill:
+                return sum(1 for _ in spill)
+        except (OSError, TypeError):
+            return 0
+
+    def _replay(self) -> int:
+        """Write the spilled rows, oldest first; on success the file goes, on failure it stays."""
+        if self.spill_path is None or not self.spill_path.exists():
+            return 0
+        with self._spill_lock:
+            try:
+                entries = [orjson.loads(line) for line in self.spill_path.read_bytes().splitlines() if line.strip()]
+            except (OSError, orjson.JSONDecodeError) as error:
+                log.error("could not read the spill file %s: %s", self.spill_path, error)
+                return 0
+            groups: dict[str, list[dict]] = {}
+            for entry in entries:
+                groups.setdefault(entry["statement"], []).append(_decode(entry["row"]))
+            try:
+                for name, rows in groups.items():
+                    self._write(STATEMENTS[name], rows)
+            except Exception as error:
+                self._next_replay = time.monotonic() + self._backoff
+                self._backoff = min(self._backoff * 2, MAX_BACKOFF)
+                log.warning("spilled rows still not written (%s); retrying in %.0f s", error.__class__.__name__,
+                            self._backoff)
+                return 0
+            self.spill_path.unlink()
+        self._backoff = self.flush_seconds
+        for name, rows in groups.items():
+            REPLAYED.labels(_table(STATEMENTS[name])).inc(len(rows))
+        log.info("wrote %d spilled row(s)", len(entries))
+        return len(entries)
+
+
+def _table(statement) -> str:
+    return getattr(getattr(statement, "table", None), "name", "?")
 
 
 def _describe(statement) -> str:
-    table = getattr(statement, "table", None)
-    return f"{type(statement).__name__.lower()} into {getattr(table, 'name', '?')}"
+    return f"{type(statement).__name__.lower()} into {_table(statement)}"
 
 
 def init_app(app) -> None:
@@ -136,7 +251,8 @@ def init_app(app) -> None:
 
     app.extensions["db_writer"] = BackgroundWriter(engine, asynchronous=app.config["AUDIT_ASYNC"],
                                                    flush_seconds=app.config["AUDIT_FLUSH_SECONDS"],
-                                                   batch=app.config["AUDIT_BATCH"])
+                                                   batch=app.config["AUDIT_BATCH"],
+                                                   spill_path=app.config["DB_WRITER_SPILL_PATH"])
 
 
 def writer() -> BackgroundWriter:

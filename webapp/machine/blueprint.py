@@ -22,12 +22,13 @@ import traceback
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from webapp.db.session import unavailable
 from webapp.errors import AuthenticationFailed, DomainError, Forbidden, RateLimited, Unavailable
 from webapp.extensions import csrf
 from webapp.machine import observe
 from webapp.machine.credentials import Credential, authenticate
 from webapp.machine.declarations import Declaration
-from webapp.machine.families import GUI, Family, from_http, internal_error
+from webapp.machine.families import GUI, Family, database_busy, from_http, internal_error
 from webapp.machine.ratelimit import STORAGE_ERRORS, FixedWindows, Outcome, counters_for
 from webapp.machine.registry import registry
 from webapp.remote_addr import client_ip
@@ -142,6 +143,8 @@ class MachineBlueprint(Blueprint):
 
     def _unexpected(self, error: Exception):
         # The session's failed transaction is rolled back at teardown; nothing here needs the database.
+        if unavailable(error):
+            return respond(database_busy())
         return respond(internal_error(), stack_trace=traceback.format_exc())
 
 

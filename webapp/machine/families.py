@@ -44,6 +44,11 @@ def internal_error() -> DomainError:
     return DomainError(GENERIC[500][1], code=GENERIC[500][0], status=500)
 
 
+def database_busy() -> DomainError:
+    return DomainError("The database is busy or unreachable. Try again in a few seconds.",
+                       code="SERVICE_UNAVAILABLE", status=503, headers={"Retry-After": "5"})
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -16,7 +16,7 @@ from webapp.audit import service as audit
 from webapp.db.base import utcnow
 from webapp.db.orm import db
 from webapp.db.prepared import PreparedQuery
-from webapp.db.writer import writer
+from webapp.db.writer import replayable, writer
 from webapp.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from webapp.principal import Principal
 from webapp.tokens.models import KINDS, ApiToken
@@ -130,7 +130,8 @@ def revoke_token(actor: User, token_id: int, *, ip: str) -> ApiToken:
 _LOOKUP = PreparedQuery(select(ApiToken.id, ApiToken.kind, ApiToken.name, ApiToken.prefix, ApiToken.scopes,
                                ApiToken.user_id, ApiToken.status, ApiToken.expires_at, ApiToken.last_used_at
                                ).where(ApiToken.token_hash == bindparam("token_hash")))
-_TOUCH = update(ApiToken).where(ApiToken.id == bindparam("token_id")).values(last_used_at=bindparam("when"))
+_TOUCH = replayable(update(ApiToken).where(ApiToken.id == bindparam("token_id"))
+                    .values(last_used_at=bindparam("when")))
 
 
 def _aware(moment: datetime | None) -> datetime | None:

@@ -7,10 +7,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from webapp.db.session import discard_changes
+from webapp.db.session import discard_changes, unavailable
 from webapp.errors import DomainError
 from webapp.machine.blueprint import respond
-from webapp.machine.families import from_http, internal_error
+from webapp.machine.families import database_busy, from_http, internal_error
 from webapp.machine.registry import registry
 
 TITLES = {
@@ -78,5 +78,9 @@ def init_app(app) -> None:
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         discard_changes()
+        if unavailable(error):
+            app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
+                               error.__class__.__name__)
+            return render_error(database_busy())
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return render_error(internal_error())
