@@ -172,7 +172,7 @@ def test_connection_reports_a_refused_key_and_an_unreachable_host(user, llm_serv
     assert "refused the API key (401)" in html
     html = post(user, "/settings/llm/test", {"provider": "ollama", "ollama_endpoint": "http://127.0.0.1:9"},
                 headers=HX).get_data(as_text=True)
-    assert "Could not connect to 127.0.0.1:9" in html
+    assert "Could not get a model list from 127.0.0.1:9." in html
 
 
 def test_connection_to_ollama_and_lmstudio(user, llm_server):

@@ -165,6 +165,11 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         "PROMETHEUS_MULTIPROC_DIR": env.get("PROMETHEUS_MULTIPROC_DIR", ""),
         "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
         "METRICS_PUBLIC": _bool(env.get("METRICS_PUBLIC"), False),
+        # Requests to addresses users type ("Test connection"): loopback and private networks only
+        # where LM Studio or Ollama may run beside the app; a total deadline; a few at a time.
+        "OUTBOUND_ALLOW_PRIVATE": _bool(env.get("OUTBOUND_ALLOW_PRIVATE"), not production),
+        "PROBE_DEADLINE_SECONDS": float(env.get("PROBE_DEADLINE_SECONDS", "5")),
+        "PROBE_MAX_IN_FLIGHT": int(env.get("PROBE_MAX_IN_FLIGHT", "4")),
         # Rate limiting (Flask-Limiter).
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,

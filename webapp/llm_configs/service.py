@@ -13,7 +13,7 @@ from webapp.audit import service as audit
 from webapp.db.crypto import box, mask_secret
 from webapp.db.orm import db
 from webapp.errors import Forbidden, ValidationFailed
-from webapp.llm_configs import resolve
+from webapp.llm_configs import providers, resolve
 from webapp.llm_configs.fields import BY_NAME, FIELDS, KEY_HOST_FIELD, PROVIDERS
 from webapp.llm_configs.models import DEFAULT_SCOPE, LLMConfig, scope_key_for
 
@@ -198,10 +198,9 @@ def rotate_secrets() -> int:
     return count
 
 
-def test_connection(actor: User, scope: Scope, data: dict, *, new_api_key: str | None = None):
-    """Probe the provider with the submitted (unsaved) values; the stored key only goes to its own host."""
-    from webapp.llm_configs import providers  # the openai SDK takes 0.7 s to import: only this button needs it
-
+def test_connection(actor: User, scope: Scope, data: dict, *, limits: providers.Limits,
+                    new_api_key: str | None = None) -> providers.Probe:
+    """Probe the provider with the submitted (unsaved) values; the stored key only goes to its own origin."""
     _authorize(actor, scope)
     current = view(scope)
     provider = data.get("provider") or current.values["provider"] or "openai"
@@ -209,7 +208,8 @@ def test_connection(actor: User, scope: Scope, data: dict, *, new_api_key: str |
         provider if provider in PROVIDERS else "openai"]
     address = (data.get(address_field) or "").strip() or current.values[address_field] or ""
     key = (new_api_key or "").strip()
-    if provider == "openai" and not key and current.values["openai_api_key"] and address == current.values[
-            "openai_base_url"]:
-        key = box().decrypt(current.values["openai_api_key"])
-    return providers.list_models(provider, address, key)
+    saved = current.values["openai_api_key"]
+    if provider == "openai" and not key and saved and resolve.origin(address) == resolve.origin(
+            current.values["openai_base_url"]):
+        key = box().decrypt(saved)
+    return providers.list_models(provider, address, key, limits)

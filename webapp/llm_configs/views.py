@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -11,6 +11,7 @@ from webapp.extensions import limiter
 from webapp.llm_configs import service
 from webapp.llm_configs.fields import PROVIDERS, provider_fields
 from webapp.llm_configs.forms import LABELS, LLMSettingsForm
+from webapp.llm_configs.providers import Limits
 from webapp.remote_addr import client_ip
 from webapp.web.access import require_sign_in
 from webapp.web.forms import ActionForm
@@ -78,7 +79,10 @@ def test_connection(scope: str):
     form = LLMSettingsForm()
     if not form.validate_on_submit():
         abort(400)
-    probe = service.test_connection(current_user, _scope(scope), form.service_data(),
+    config = current_app.config
+    limits = Limits(deadline=config["PROBE_DEADLINE_SECONDS"], max_in_flight=config["PROBE_MAX_IN_FLIGHT"],
+                    allow_private=config["OUTBOUND_ALLOW_PRIVATE"])
+    probe = service.test_connection(current_user, _scope(scope), form.service_data(), limits=limits,
                                     new_api_key=form.openai_api_key.data)
     return render_template("llm_configs/_probe.html", probe=probe)
 
