@@ -9,7 +9,7 @@ from tests.api_helpers import OPENAI, bearer, make_token, make_user, set_config
 from tests.conftest import PASSWORD, login, logout, oauth_sign_in, post, register
 from tests.fake_idp import ProviderUser
 from webapp import create_app
-from webapp.accounts.models import User
+from webapp.accounts.models import Identity, User
 from webapp.db.orm import db
 
 DEFAULT_KEY = "sk-default-0123456789abcdefghijklmnop"
@@ -407,3 +407,43 @@ def test_a_sign_in_while_the_database_is_locked_gets_a_503_page_not_a_500(locked
     assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
     assert "Temporarily unavailable" in response.get_data(as_text=True)
     assert login(client).status_code == 302  # and afterwards, as usual
+
+
+# --- Logins can be renamed, and then taken by someone else ---------------------------------------
+
+def test_an_admin_users_login_binds_to_the_first_account_and_not_to_whoever_takes_the_name(app_env, idp):
+    app = create_app(env={**app_env, "ADMIN_USERS": "github:alice"})
+    make_user(app, "first@example.com", admin=True)
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    idp.sign_in("github", ProviderUser(1001, "alice"))
+    oauth_sign_in(client, "github")
+    logout(client)
+    idp.sign_in("github", ProviderUser(1001, "alice-renamed"))  # alice renames herself on GitHub ...
+    oauth_sign_in(client, "github")
+    logout(client)
+    idp.sign_in("github", ProviderUser(6666, "alice"))  # ... and someone else registers "alice"
+    oauth_sign_in(client, "github")
+    with app.app_context():
+        admins = {i.provider_user_id: i.user.is_admin for i in
+                  db.session.scalars(db.select(Identity).where(Identity.platform == "github"))}
+    assert admins == {"1001": True, "6666": False}
+    logout(client)
+    post(client, "/auth/login", {"login": "first@example.com", "password": PASSWORD})
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert "ADMIN_USERS names github:alice, but that account is now github:alice-renamed" in page
+    assert "renamed from alice" in page
+
+
+def test_with_registration_closed_a_taken_admin_name_is_a_stranger(app_env, idp):
+    app = create_app(env={**app_env, "ADMIN_USERS": "github:alice", "REGISTRATION_OPEN": "false"})
+    make_user(app, "first@example.com", admin=True)
+    client = app.test_client()
+    idp.sign_in("github", ProviderUser(1001, "alice"))
+    oauth_sign_in(client, "github")
+    logout(client)
+    idp.sign_in("github", ProviderUser(1001, "alice-renamed"))
+    oauth_sign_in(client, "github")
+    logout(client)
+    idp.sign_in("github", ProviderUser(6666, "alice"))
+    assert oauth_sign_in(client, "github").location == "/auth/login" and not signed_in(client)

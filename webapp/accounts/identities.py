@@ -54,6 +54,23 @@ def _refuse(message, profile: ProviderProfile, reason: str, ip: str):
     raise Conflict(message)
 
 
+def _admin_entry(platform: str, key: str, admin_users: frozenset, identity: Identity | None) -> str | None:
+    """The ADMIN_USERS entry this sign-in may use: it names the login, and no other provider account
+    has been made admin by it already (the first to claim it keeps it, whatever it is renamed to)."""
+    if (platform, key) not in admin_users:
+        return None
+    entry = f"{platform}:{key}"
+    holder = db.session.scalar(select(Identity).where(Identity.admin_grant == entry))
+    return entry if holder is None or holder is identity else None
+
+
+def admin_grants_renamed_away() -> list[tuple[str, str]]:
+    """(ADMIN_USERS entry, the account's login now) for admins whose login changed since: the entry
+    no longer names them, and grants nothing to whoever takes that name. For the admin's attention."""
+    bound = db.session.scalars(select(Identity).where(Identity.admin_grant.isnot(None)))
+    return [(i.admin_grant, i.user_key) for i in bound if i.admin_grant != f"{i.platform}:{i.login_key}"]
+
+
 def sign_in_with_provider(profile: ProviderProfile, *, ip: str, admin_users: frozenset = frozenset(),
                           link_to: User | None = None, registration_open: bool = True) -> User:
     """Resolve a provider sign-in to a user; create, claim, rename or link, never merge two users.
@@ -80,6 +97,7 @@ def sign_in_with_provider(profile: ProviderProfile, *, ip: str, admin_users: fro
         if identity.login != profile.login:
             audit.record("auth.identity.renamed", ip=ip, actor=identity.user, target=f"{platform}:{profile.login}",
                          details={"from": identity.login})
+            identity.renamed_from = identity.login
             identity.login, identity.login_key = profile.login, key
         user = identity.user
     elif holder is not None:
@@ -102,7 +120,7 @@ def sign_in_with_provider(profile: ProviderProfile, *, ip: str, admin_users: fro
         user = link_to
         action = "auth.identity.linked"
     else:
-        if not registration_open and (platform, key) not in admin_users:
+        if not registration_open and _admin_entry(platform, key, admin_users, None) is None:
             _refuse(_l("Registration is closed on this instance. Ask an administrator to reserve your "
                        "%(platform)s login '%(login)s' for you.", platform=name, login=profile.login),
                     profile, "registration_closed", ip)
@@ -122,9 +140,12 @@ def sign_in_with_provider(profile: ProviderProfile, *, ip: str, admin_users: fro
         audit.record_detached("auth.login", ip=ip, actor=user, outcome="failure",
                               details={"method": platform, "reason": "inactive"})
         raise Forbidden(_l("This account has been deactivated. Ask an administrator to reactivate it."))
-    if (platform, key) in admin_users and not user.is_admin:
+    entry = _admin_entry(platform, key, admin_users, identity)
+    if entry is not None and not user.is_admin:
         user.is_admin = True
         audit.record("admin.user.grant_admin", ip=ip, actor_label="ADMIN_USERS", target=identity.user_key)
+    if entry is not None and identity.admin_grant is None:
+        identity.admin_grant = entry
     identity.last_login_at = utcnow()
     if action != "auth.login":
         db.session.flush()

@@ -102,6 +102,11 @@ class Identity(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The login this provider account had before it was renamed: someone else may now own that name.
+    renamed_from: Mapped[str | None] = mapped_column(String(255))
+    # The ADMIN_USERS entry ("github:alice") this account was made admin by: bound to this provider
+    # account from then on, so whoever takes the name after a rename gets nothing from it.
+    admin_grant: Mapped[str | None] = mapped_column(String(300), unique=True)
 
     user: Mapped[User] = relationship(back_populates="identities")
 

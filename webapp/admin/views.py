@@ -36,7 +36,7 @@ def users():
                                       current_app.config["ADMIN_PAGE_SIZE"])
     return render_page_or_fragment("admin/users.html", "admin/_users_table.html", pagination=pagination,
                                    args=request.args, query=kept_args("q", "active", "admin", "platform"),
-                                   form=PreprovisionForm())
+                                   form=PreprovisionForm(), renamed_admins=identities.admin_grants_renamed_away())
 
 
 def _row_or_redirect(user, error: DomainError | None = None):
@@ -93,4 +93,5 @@ def preprovision():
     if is_fragment_request():
         return render_template("admin/_preprovision_form.html", form=form), 422
     page = service.search_users(service.UserFilter(), 1, current_app.config["ADMIN_PAGE_SIZE"])
-    return render_template("admin/users.html", pagination=page, args={}, query={}, form=form), 422
+    return render_template("admin/users.html", pagination=page, args={}, query={}, form=form,
+                           renamed_admins=identities.admin_grants_renamed_away()), 422
