@@ -1,13 +1,11 @@
-# AgentDesk production image: gunicorn (gthread), non-root, migrates then starts.
+# AgentDesk production image: gunicorn (gevent workers), non-root, migrates then starts.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     APP_ENV=production \
-    PORT=5000 \
-    GUNICORN_WORKERS=2 \
-    GUNICORN_THREADS=8
+    PORT=5000
 
 WORKDIR /app
 COPY requirements.txt .

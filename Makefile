@@ -10,7 +10,7 @@ PORT   ?= 5000
 
 run: install translations
 	umask 077 && $(FLASK) db upgrade
-	umask 077 && APP_ENV=$${APP_ENV:-development} $(BIN)/gunicorn --worker-class gthread --workers 1 --threads 8 \
+	umask 077 && APP_ENV=$${APP_ENV:-development} $(BIN)/gunicorn --config gunicorn.conf.py \
 		--bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 test: install-dev translations assets

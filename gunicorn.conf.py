@@ -1,6 +1,25 @@
-"""Gunicorn settings read from ./gunicorn.conf.py; the command line (Makefile, docker/boot.sh) adds the rest."""
+"""Gunicorn settings (make run, the Docker image and the tests all start from this file).
+
+gevent workers: every connection is a greenlet, so slow clients and open WebSockets (Socket.IO)
+wait without holding a thread while other requests are served; the measurements that chose this
+are in the README ("Deploying"). The database drivers cooperate (psycopg 3 detects gevent's
+patched select; SQLite calls are short and run in place).
+"""
 
 import os
+
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
+workers = int(os.environ.get("GUNICORN_WORKERS") or os.environ.get("WEB_CONCURRENCY") or 1)
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "2000"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))  # only for GUNICORN_WORKER_CLASS=gthread
+keepalive = 5  # idle keep-alive connections are closed after this (a proxy in front keeps clients')
+timeout = 60  # a worker silent this long is restarted
+graceful_timeout = 20
+# Requests larger than these are refused before the app sees them.
+limit_request_line = 8190
+limit_request_fields = 100
+# gunicorn's control socket is one path per user: several instances on a machine would share it.
+control_socket_disable = True
 
 
 def child_exit(server, worker):

@@ -1,15 +1,17 @@
-"""Benchmark the agents' hot path against a bare Flask endpoint, in one run, on loopback.
+"""Benchmark the agents' hot path against a bare Flask endpoint, in one run, on loopback, in both
+topologies: the embedded one (SQLite, in-process rate limits) and the production one (PostgreSQL,
+Redis rate limits), each a real server the script starts.
 
-    .venv/bin/python bench/run.py [--duration 10] [--connections 32]
+    .venv/bin/python bench/run.py [--duration 10] [--connections 32] [--rounds 3] [--topology both]
 
-Both apps run under gunicorn with the same settings (gthread, 1 worker, 1 thread: the endpoint
-is CPU-bound, so one process scales with workers, not threads); wrk drives them with the same
-connections, alternating bare and real for --rounds rounds after a 3 s warm-up of each, and
-the medians are reported. The real endpoint runs everything it does in production: token
-lookup (SHA-256), moving-window rate limits (60/min and 1000/h per token, spread over many
-tokens so none is exhausted), the SQLite read, decryption of the key, one audit row, the JSON
-access-log line and Prometheus metrics. Prints req/s, p50 and p99 for both and their ratio,
-then the latency of a batch of 100 users against a single GET.
+Both apps run under gunicorn from gunicorn.conf.py, as shipped (gevent, 1 worker: the endpoint is
+CPU-bound, so one process scales with workers); wrk drives them with the same connections,
+alternating bare and real for --rounds rounds after a 3 s warm-up of each, and the medians are
+reported. The real endpoint does everything it does in production: token lookup (SHA-256),
+fixed-window rate limits (60/min and 1000/h per token, spread over many tokens so none is
+exhausted), the settings read, decryption of the key, the audit row and last use (batched off the
+request path), the JSON access-log line and Prometheus metrics. Prints req/s, p50 and p99 for
+both and their ratio, then the latency of a batch of 100 users against a single GET.
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ def prepare(env: dict, workdir: Path) -> tuple[Path, Path]:
 
 
 def serve(module: str, env: dict, port: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1", "--threads", os.environ.get("BENCH_THREADS", "1"),
+    """gunicorn from gunicorn.conf.py, one worker; GUNICORN_WORKER_CLASS=gthread to compare."""
+    command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"), "--workers", "1",
                "--bind", f"127.0.0.1:{port}", "--log-level", "warning", module]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
@@ -120,25 +123,14 @@ def sequential_ms(call, repeat: int) -> float:
     return statistics.median(samples)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is not installed: apt-get install wrk")
-
-    workdir = Path(tempfile.mkdtemp(prefix="agentdesk-bench-"))
-    env = {"APP_ENV": "production", "SECRET_KEY": Fernet.generate_key().decode() * 2,
-           "ENCRYPTION_KEYS": Fernet.generate_key().decode(), "DATABASE_URL": f"sqlite:///{workdir}/bench.db",
-           "RATELIMIT_STORAGE_URI": "memory://", "LOG_LEVEL": "WARNING", "BENCH_PATH": PATH,
-           "METRICS_TOKEN": "bench-metrics-token-not-scraped-here"}
+def measure(args, env: dict, workdir: Path) -> dict:
+    """One topology: prepare its database, serve bare and real, drive both; the figures."""
+    tokens_file, _ = prepare(env, workdir)
+    env = {**env, "BENCH_TOKENS_FILE": str(tokens_file)}
+    real_port, bare_port = free_port(), free_port()
+    real = serve("wsgi:app", env, real_port)
+    bare = None
     try:
-        tokens_file, _ = prepare(env, workdir)
-        env["BENCH_TOKENS_FILE"] = str(tokens_file)
-        real_port, bare_port = free_port(), free_port()
-        real = serve("wsgi:app", env, real_port)
         raws = tokens_file.read_text().split()
         session = requests.Session()
         body = session.get(f"http://127.0.0.1:{real_port}{PATH}", headers={"Authorization": f"Bearer {raws[0]}"})
@@ -146,48 +138,86 @@ def main() -> int:
         body_file = workdir / "body.json"
         body_file.write_bytes(body.content)
         bare = serve("bench.bare_app:app", {**env, "BENCH_BODY_FILE": str(body_file)}, bare_port)
-        try:
-            for port in (bare_port, real_port):  # warm-up, not measured: caches, first use of each token
-                wrk(port, env, 3, args.connections)
-            runs = {"bare": [], "real": []}
-            for _ in range(args.rounds):
-                runs["bare"].append(wrk(bare_port, env, args.duration, args.connections))
-                runs["real"].append(wrk(real_port, env, args.duration, args.connections))
-            results = {name: {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
-                       for name, rounds in runs.items()}
-            header = {"Authorization": f"Bearer {raws[1]}"}
-            batch = {"users": [{"platform": "github", "username": "bench-user" if n == 0 else f"bench-user-{n}"}
-                               for n in range(BATCH)]}
-            url = f"http://127.0.0.1:{real_port}"
-            single_ms = sequential_ms(lambda: session.get(f"{url}{PATH}", headers=header), 30)
-            batch_ms = sequential_ms(lambda: session.post(f"{url}/v1/users/llm-configs/batch", json=batch,
-                                                          headers={"Authorization": f"Bearer {raws[2]}"}), 30)
-        finally:
-            real.terminate()
-            bare.terminate()
+        for port in (bare_port, real_port):  # warm-up, not measured: caches, first use of each token
+            wrk(port, env, 3, args.connections)
+        runs = {"bare": [], "real": []}
+        for _ in range(args.rounds):
+            runs["bare"].append(wrk(bare_port, env, args.duration, args.connections))
+            runs["real"].append(wrk(real_port, env, args.duration, args.connections))
+        results = {name: {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+                   for name, rounds in runs.items()}
+        header = {"Authorization": f"Bearer {raws[1]}"}
+        batch = {"users": [{"platform": "github", "username": "bench-user" if n == 0 else f"bench-user-{n}"}
+                           for n in range(BATCH)]}
+        url = f"http://127.0.0.1:{real_port}"
+        single_ms = sequential_ms(lambda: session.get(f"{url}{PATH}", headers=header), 30)
+        batch_ms = sequential_ms(lambda: session.post(f"{url}/v1/users/llm-configs/batch", json=batch,
+                                                      headers={"Authorization": f"Bearer {raws[2]}"}), 30)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        real.terminate()
+        if bare is not None:
+            bare.terminate()
+    return {"runs": runs, "results": results, "body_bytes": len(body.content), "single_ms": single_ms,
+            "batch_ms": batch_ms, "ratio": results["real"]["rps"] / results["bare"]["rps"],
+            "batch_ratio": batch_ms / single_ms}
 
-    ratio = results["real"]["rps"] / results["bare"]["rps"]
-    batch_ratio = batch_ms / single_ms
-    print(f"response body: {len(body.content)} bytes; {args.connections} connections; medians of {args.rounds} "
-          f"alternating {args.duration}s runs; gunicorn gthread, 1 worker x {os.environ.get('BENCH_THREADS', '1')} "
-          f"thread(s); SQLite")
+
+def report(name: str, figures: dict, args) -> bool:
+    results, runs = figures["results"], figures["runs"]
+    print(f"== {name}: response body {figures['body_bytes']} bytes; {args.connections} connections; medians of "
+          f"{args.rounds} alternating {args.duration}s runs; gunicorn.conf.py "
+          f"({os.environ.get('GUNICORN_WORKER_CLASS', 'gevent')}), 1 worker")
     print(f"{'':24}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
-    for name in ("bare", "real"):
-        r = results[name]
-        label = "bare Flask, same bytes" if name == "bare" else "GET llm-config"
+    for key in ("bare", "real"):
+        r = results[key]
+        label = "bare Flask, same bytes" if key == "bare" else "GET llm-config"
         print(f"{label:24}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['errors']:>10.0f}")
-    for name in ("bare", "real"):
-        print(f"  {name} rounds req/s: " + ", ".join(f"{r['rps']:.0f}" for r in runs[name]))
-    print(f"real / bare throughput: {ratio:.2f}x (target >= {TARGETS['ratio']}x)")
-    print(f"single GET median {single_ms:.2f} ms; batch of {BATCH} median {batch_ms:.2f} ms; "
-          f"ratio {batch_ratio:.2f}x (target <= {TARGETS['batch_ratio']}x)")
+    for key in ("bare", "real"):
+        print(f"  {key} rounds req/s: " + ", ".join(f"{r['rps']:.0f}" for r in runs[key]))
+    print(f"real / bare throughput: {figures['ratio']:.2f}x (target >= {TARGETS['ratio']}x)")
+    print(f"single GET median {figures['single_ms']:.2f} ms; batch of {BATCH} median {figures['batch_ms']:.2f} ms; "
+          f"ratio {figures['batch_ratio']:.2f}x (target <= {TARGETS['batch_ratio']}x)")
     print(f"p99 at {args.connections} connections: {results['real']['p99']:.1f} ms (target <= {TARGETS['p99_ms']} ms)")
-    ok = (ratio >= TARGETS["ratio"] and batch_ratio <= TARGETS["batch_ratio"]
-          and results["real"]["p99"] <= TARGETS["p99_ms"] and results["real"]["errors"] == 0)
-    print(json.dumps({"ratio": round(ratio, 3), "batch_ratio": round(batch_ratio, 3),
-                      "p99_ms": results["real"]["p99"], "targets_met": ok}))
+    return (figures["ratio"] >= TARGETS["ratio"] and figures["batch_ratio"] <= TARGETS["batch_ratio"]
+            and results["real"]["p99"] <= TARGETS["p99_ms"] and results["real"]["errors"] == 0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--topology", choices=["sqlite", "postgres", "both"], default="both")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    summary, ok = {}, True
+    for topology in (["sqlite", "postgres"] if args.topology == "both" else [args.topology]):
+        workdir = Path(tempfile.mkdtemp(prefix="agentdesk-bench-"))
+        env = {"APP_ENV": "production", "SECRET_KEY": Fernet.generate_key().decode() * 2,
+               "ENCRYPTION_KEYS": Fernet.generate_key().decode(), "LOG_LEVEL": "WARNING", "BENCH_PATH": PATH,
+               "METRICS_TOKEN": "bench-metrics-token-not-scraped-here",
+               "DB_WRITER_SPILL_PATH": str(workdir / "spill.jsonl")}
+        servers = []
+        try:
+            if topology == "sqlite":
+                env.update(DATABASE_URL=f"sqlite:///{workdir}/bench.db", RATELIMIT_STORAGE_URI="memory://")
+            else:
+                from tests.postgres import PostgresServer
+                from tests.redis_server import RedisServer
+
+                servers = [PostgresServer(), RedisServer()]
+                env.update(DATABASE_URL=servers[0].start(), RATELIMIT_STORAGE_URI=servers[1].start())
+            figures = measure(args, env, workdir)
+        finally:
+            for server in servers:
+                server.stop()
+            shutil.rmtree(workdir, ignore_errors=True)
+        met = report("SQLite + in-process limits" if topology == "sqlite" else "PostgreSQL + Redis", figures, args)
+        ok = ok and met
+        summary[topology] = {"ratio": round(figures["ratio"], 3), "batch_ratio": round(figures["batch_ratio"], 3),
+                             "p99_ms": figures["results"]["real"]["p99"], "targets_met": met}
+    print(json.dumps(summary))
     return 0 if ok else 1
 
 

@@ -21,11 +21,13 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    def __init__(self, env: dict, workers: int = 1, threads: int = 4):
+    """Started from gunicorn.conf.py, as `make run` and the Docker image are (gevent workers)."""
+
+    def __init__(self, env: dict, workers: int = 1, extra: tuple[str, ...] = ()):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
-                   "--worker-class", "gthread", "--bind", f"127.0.0.1:{self.port}", "wsgi:app"]
+        command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"), "--workers",
+                   str(workers), "--bind", f"127.0.0.1:{self.port}", *extra, "wsgi:app"]
         self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
 
@@ -43,4 +45,4 @@ class Gunicorn:
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(timeout=15)
+        self.process.wait(timeout=30)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from gevent import monkey
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -29,9 +30,10 @@ from webapp.audit.views import bp as audit_bp
 from webapp.dashboard.views import bp as dashboard_bp
 from webapp.db import crypto, prepared, sqlite, writer  # noqa: F401  (sqlite: pragmas on connect)
 from webapp.db.orm import db
-from webapp.extensions import babel, csrf, limiter, login_manager, migrate
+from webapp.extensions import babel, csrf, limiter, login_manager, migrate, socketio
 from webapp.json_provider import BoundedRequest, OrjsonProvider
 from webapp.llm_configs.cli import keys_cli, llm_config_cli
+from webapp.live import events as live_events  # noqa: F401  (Socket.IO handlers)
 from webapp.llm_configs.views import bp as llm_settings_bp
 from webapp.machine import registry as machine_registry
 from webapp.tokens.cli import tokens_cli
@@ -105,6 +107,12 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.session_protection = "basic"
     login_manager.user_loader(accounts.load_session_user)
+    socketio.init_app(app, async_mode=_async_mode(), message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"] or None)
+
+
+def _async_mode() -> str:
+    """gevent under gunicorn's gevent workers (which patch the standard library first), else threads."""
+    return "gevent" if monkey.is_module_patched("socket") else "threading"
 
 
 def register_template_context(app: Flask) -> None:

@@ -172,6 +172,10 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         "PROBE_MAX_IN_FLIGHT": int(env.get("PROBE_MAX_IN_FLIGHT", "4")),
         # Rate limiting (Flask-Limiter).
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Socket.IO across several workers or hosts: a Redis URL they all publish through (by default
+        # the rate limits' Redis, when there is one).
+        "SOCKETIO_MESSAGE_QUEUE": env.get("SOCKETIO_MESSAGE_QUEUE")
+        or (env.get("RATELIMIT_STORAGE_URI", "") if env.get("RATELIMIT_STORAGE_URI", "").startswith("redis") else ""),
         "RATELIMIT_HEADERS_ENABLED": True,
         # Sign-in limits fail open if the store is down (logged); the machine APIs answer 503 instead.
         "RATELIMIT_SWALLOW_ERRORS": True,

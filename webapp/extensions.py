@@ -8,6 +8,7 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
+from flask_socketio import SocketIO
 from flask_wtf import CSRFProtect
 
 from webapp.remote_addr import client_ip
@@ -18,3 +19,5 @@ csrf = CSRFProtect()
 babel = Babel()
 # Guards the sign-in pages; the machine APIs count per token instead (webapp/machine/ratelimit.py).
 limiter = Limiter(key_func=client_ip, default_limits=[])
+# Live updates to signed-in browsers (webapp/live/events.py).
+socketio = SocketIO()

@@ -1,0 +1,111 @@
+"""The serving model, measured as it ships: gunicorn from gunicorn.conf.py (gevent workers) facing
+clients directly, and docker/nginx.conf in front of it. Slow clients and open WebSockets must not
+keep anyone else waiting. (The throughput figures are in bench/serving.py and the README.)"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+import requests
+import socketio
+
+from tests.api_helpers import make_user
+from tests.conftest import PASSWORD, login
+from tests.gunicorn_server import Gunicorn
+from tests.nginx_server import Nginx
+from webapp import create_app
+
+SLOW_CLIENTS = 100
+
+
+@pytest.fixture
+def served(app_env):
+    server = Gunicorn(app_env).wait()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def proxied(served):
+    proxy = Nginx(served.port)
+    yield proxy
+    proxy.stop()
+
+
+def slow_header_clients(port: int, count: int = SLOW_CLIENTS) -> list[socket.socket]:
+    """Connections that start a request and never finish its headers (the reported attack)."""
+    clients = []
+    for _ in range(count):
+        client = socket.create_connection(("127.0.0.1", port), timeout=5)
+        client.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        clients.append(client)
+    return clients
+
+
+def _health_while(url: str, port: int) -> int:
+    clients = slow_header_clients(port)
+    try:
+        time.sleep(0.3)
+        return requests.get(f"{url}/health", timeout=5).status_code
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_a_hundred_slow_clients_do_not_stop_the_app(served):
+    assert _health_while(served.url, served.port) == 200
+
+
+def test_nor_through_the_proxy(served, proxied):
+    assert _health_while(proxied.url, proxied.port) == 200
+
+
+def test_the_proxy_holds_a_slowly_sent_body_until_it_is_complete():
+    """nginx buffers the request: the upstream sees no connection while a body is still trickling in."""
+    upstream = socket.create_server(("127.0.0.1", 0))
+    upstream.settimeout(1.5)
+    proxy = Nginx(upstream.getsockname()[1])
+    client = socket.create_connection(("127.0.0.1", proxy.port), timeout=5)
+    try:
+        client.sendall(b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded"
+                       b"\r\nContent-Length: 1000\r\n\r\nlogin=")
+        with pytest.raises(socket.timeout):
+            upstream.accept()  # nothing reaches the app ...
+        client.sendall(b"x" * 994)
+        connection, _ = upstream.accept()  # ... until the whole body is there
+        connection.settimeout(5)
+        received = b""
+        while b"x" * 994 not in received:
+            received += connection.recv(65536)
+        connection.close()
+    finally:
+        client.close()
+        proxy.stop()
+        upstream.close()
+
+
+def _signed_in_cookie(app_env) -> str:
+    app = create_app(env=app_env)
+    make_user(app, "live@example.com")
+    client = app.test_client()
+    assert login(client, "live@example.com", PASSWORD).status_code == 302
+    return client.get_cookie("agentdesk_session").value
+
+
+@pytest.mark.parametrize("through", ["gunicorn", "nginx"])
+def test_signed_in_browsers_hold_a_websocket_and_strangers_are_refused(app_env, served, through, request):
+    url = served.url if through == "gunicorn" else request.getfixturevalue("proxied").url
+    cookie = _signed_in_cookie(app_env)
+    member = socketio.Client(reconnection=False)
+    member.connect(url, headers={"Cookie": f"agentdesk_session={cookie}"}, transports=["websocket"],
+                   wait_timeout=5)
+    try:
+        assert member.connected and member.transport() == "websocket"
+        assert requests.get(f"{url}/health", timeout=5).status_code == 200  # the app serves on meanwhile
+    finally:
+        member.disconnect()
+    stranger = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        stranger.connect(url, transports=["websocket"], wait_timeout=5)
