@@ -212,10 +212,14 @@ def test_batch_uses_a_fixed_number_of_queries(client, app, octo, token):
     assert len(one) == len(many) == 3, many
 
 
-def test_a_single_get_is_two_queries(client, app, octo, token):
+def test_a_single_get_is_one_statement_for_the_token_and_the_settings(client, app, octo, token):
     with dbapi_statements(app) as statements:
-        assert client.get("/v1/users/github/NotFolder/llm-config", headers=bearer(token)).status_code == 200
-    assert len(selects(statements)) == 2, statements
+        for path in ("/v1/users/github/NotFolder/llm-config", "/config/github/NotFolder", "/config/github/nobody"):
+            assert client.get(path, headers=bearer(token)).status_code == 200
+    assert len(selects(statements)) == 3 + 1, statements  # one each; the unknown user's defaults: one more
+    with dbapi_statements(app) as statements:  # a bad token: one lookup, nothing else
+        assert client.get("/v1/users/github/NotFolder/llm-config", headers=bearer(token[:-1] + "x")).status_code == 401
+    assert len(selects(statements)) <= 1
 
 
 def test_every_call_is_audited_with_token_target_ip_status_latency(client, app, octo, token):

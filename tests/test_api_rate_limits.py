@@ -159,3 +159,14 @@ def test_windows_count_a_request_only_when_every_window_has_room():
     assert not refused.allowed and refused.blocking.limit.amount == 3
     assert [w.count for w in refused.windows] == [1, 3]  # nothing added for the refusal
     assert refused.headers()["X-RateLimit-Limit"] == "3" and refused.headers()["X-RateLimit-Remaining-Minute"] == "1"
+
+
+def test_a_redis_that_lost_the_script_gets_it_again(app_env, redis_url):
+    import redis
+
+    app, client = limited_app(app_env, RATELIMIT_STORAGE_URI=redis_url)
+    _, raw = make_token(app)
+    assert client.get(PATH, headers=bearer(raw)).status_code == 200
+    redis.Redis.from_url(redis_url).script_flush()  # a restarted Redis without persistence
+    response = client.get(PATH, headers=bearer(raw))
+    assert response.status_code == 200 and response.headers["X-RateLimit-Remaining"] == "58"

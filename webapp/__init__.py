@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
-from gevent import monkey
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from gevent import monkey
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp import config as config_module
@@ -32,8 +32,8 @@ from webapp.db import crypto, prepared, sqlite, writer  # noqa: F401  (sqlite: p
 from webapp.db.orm import db
 from webapp.extensions import babel, csrf, limiter, login_manager, migrate, socketio
 from webapp.json_provider import BoundedRequest, OrjsonProvider
-from webapp.llm_configs.cli import keys_cli, llm_config_cli
 from webapp.live import events as live_events  # noqa: F401  (Socket.IO handlers)
+from webapp.llm_configs.cli import keys_cli, llm_config_cli
 from webapp.llm_configs.views import bp as llm_settings_bp
 from webapp.machine import registry as machine_registry
 from webapp.tokens.cli import tokens_cli
@@ -80,7 +80,8 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
     register_extensions(app)
-    machine_registry.init_app(app, record_call=audit.record_detached, record_refused=audit.record_refused)
+    machine_registry.init_app(app, record_call=audit.record_detached, record_refused=audit.record_refused,
+                              together=prepared.together)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     error_pages.init_app(app)

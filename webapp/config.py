@@ -199,6 +199,10 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
+        # The agents' reads run on their own autocommit connections (webapp/db/prepared.py): at most this
+        # many per worker, kept open once made; a request waits this long for one before a 503.
+        "READ_POOL_SIZE": int(env.get("READ_POOL_SIZE", "20")),
+        "READ_POOL_WAIT": float(env.get("READ_POOL_WAIT", "10")),
         "ADMIN_PAGE_SIZE": 20,
         # Machine-call audit rows are batched off the hot path (webapp/audit/sink.py).
         "AUDIT_ASYNC": _bool(env.get("AUDIT_ASYNC"), app_env != "testing"),

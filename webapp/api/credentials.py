@@ -4,7 +4,7 @@ from webapp.machine.credentials import ApiKeyHeader, BearerToken
 from webapp.tokens import service as tokens
 
 # Spec 000 (and 002): agents' service tokens; a person's personal token reads only its owner.
-AGENT_TOKEN = BearerToken(tokens.authenticate, "service", "personal")
+AGENT_TOKEN = BearerToken(tokens.authenticate, "service", "personal", lookup=tokens.lookup_query)
 # Spec 001's website widget: a tenant key in X-API-Key.
 WIDGET_KEY = ApiKeyHeader("X-API-Key", tokens.authenticate, "widget")
 # Spec 003's code review: an approved usage key in x-api-key (headers are case-insensitive).

@@ -7,10 +7,12 @@ per-execution work of Connection.execute, which costs more than the query itself
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from flask import g
+from flask import current_app, g
+from sqlalchemy import event, select, true
 
 from webapp.db.orm import db
 
@@ -40,20 +42,22 @@ class PreparedQuery:
                          converters=tuple((c.key, p) for c, p in zip(columns, processors) if p is not None))
 
     def rows(self, params: dict | None = None):
-        """Run on this app context's raw connection; yield each row as a dict of decoded values."""
-        raw = connection()
-        dbapi_connection, dialect = raw.connection, raw.dialect
+        """Run on this app context's read connection; yield each row as a dict of decoded values
+        (or the rows `together()` already fetched for these parameters)."""
+        remembered = g.get("_prefetched")
+        if remembered:
+            found = remembered.pop((self, _params_key(params)), None)
+            if found is not None:
+                yield from found
+                return
+        reader = connection()
+        dialect = reader.dialect
         prepared = self._by_dialect.get(dialect.name)
         if prepared is None:
             prepared = self._by_dialect[dialect.name] = self._prepare(dialect)
         values = {**prepared.defaults, **(params or {})}
         arguments = tuple(values[name] for name in prepared.bind_names) if prepared.bind_names else values
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(prepared.sql, arguments)
-            fetched = cursor.fetchall()
-        finally:
-            cursor.close()
+        fetched = reader.fetch(prepared.sql, arguments)
         names, converters = prepared.names, prepared.converters
         for row in fetched:
             values = dict(zip(names, row))
@@ -63,28 +67,158 @@ class PreparedQuery:
             yield values
 
 
-@dataclass(frozen=True)
-class RawConnection:
-    """A pooled DBAPI connection and its dialect."""
-
-    connection: object
-    dialect: object
+def _params_key(params: dict | None) -> tuple:
+    return tuple(sorted((params or {}).items()))
 
 
-def connection() -> RawConnection:
-    """The DBAPI connection of this app context: checked out of the pool once, returned at teardown
-    (like db.session, which the prepared statements bypass)."""
-    raw = g.get("_raw_db_connection")
-    if raw is None:
-        engine = db.engine
-        raw = g._raw_db_connection = RawConnection(engine.raw_connection(), engine.dialect)
-    return raw
+_PAIRS: dict[tuple, PreparedQuery] = {}
+
+
+def _pair(first: PreparedQuery, second: PreparedQuery) -> PreparedQuery:
+    pair = _PAIRS.get((first, second))
+    if pair is None:
+        a, b = first.statement.subquery("a"), second.statement.subquery("b")
+        # Short labels keep the SQL under psycopg's 4 KB cache for parsed statements.
+        statement = (select(*[c.label(f"a{n}") for n, c in enumerate(a.c)],
+                            *[c.label(f"b{n}") for n, c in enumerate(b.c)])
+                     .select_from(a.outerjoin(b, true())))
+        pair = _PAIRS[(first, second)] = PreparedQuery(statement)
+        pair.split = ([c.key for c in a.c], [c.key for c in b.c])
+    return pair
+
+
+def together(first: tuple[PreparedQuery, dict], second: tuple[PreparedQuery, dict]) -> None:
+    """Run two lookups of at most one row each as one statement, one round trip; each lookup's own
+    `.rows()` call with the same parameters is then answered from memory (once).
+
+    The second lookup rides on the first: when the first finds nothing, the second is not known
+    and runs on its own if it is asked for. Their bind parameters must have different names.
+    """
+    (query_a, params_a), (query_b, params_b) = first, second
+    if set(params_a) & set(params_b):
+        raise ValueError("together(): the two lookups share a parameter name")
+    pair = _pair(query_a, query_b)
+    rows = [tuple(row.values()) for row in pair.rows({**params_a, **params_b})]
+    names_a, names_b = pair.split
+    remembered = g.get("_prefetched")
+    if remembered is None:
+        remembered = g._prefetched = {}
+    remembered[(query_a, _params_key(params_a))] = [dict(zip(names_a, row)) for row in rows]
+    if rows:
+        b_rows = [dict(zip(names_b, row[len(names_a):])) for row in rows]
+        remembered[(query_b, _params_key(params_b))] = [r for r in b_rows if any(v is not None for v in r.values())]
+
+
+class ReadPool:
+    """Autocommit DBAPI connections for the prepared reads, kept apart from SQLAlchemy's pool: a
+    request's reads need no transaction, so nothing is rolled back when it ends and nothing is
+    pinged before each use (two round trips fewer to PostgreSQL per agent call). A connection that
+    fails is dropped and the read tried once more on a new one (a restarted server)."""
+
+    def __init__(self, engine, *, size: int, wait: float):
+        self.engine, self.dialect = engine, engine.dialect
+        self.size, self.wait = size, wait
+        self._idle: list = []
+        self._in_use = 0
+        self._freed = threading.Condition(threading.Lock())  # every connection made is kept
+        event.listen(engine, "engine_disposed", lambda _engine: self.dispose())
+
+    def acquire(self) -> "ReadConnection":
+        with self._freed:
+            if self._in_use >= self.size and not self._freed.wait_for(lambda: self._in_use < self.size,
+                                                                       timeout=self.wait):
+                raise ReadPoolTimeout(f"no database connection free within {self.wait} s")
+            self._in_use += 1
+            dbapi = self._idle.pop() if self._idle else None
+        try:
+            return ReadConnection(self, dbapi if dbapi is not None else self._new())
+        except BaseException:
+            self._give_back(None)
+            raise
+
+    def _new(self):
+        fairy = self.engine.raw_connection()  # made through the engine: its connect events (pragmas) run
+        dbapi = fairy.dbapi_connection
+        fairy.detach()
+        if hasattr(dbapi, "autocommit"):
+            dbapi.autocommit = True  # psycopg: each read its own implicit transaction
+        return dbapi
+
+    def release(self, dbapi) -> None:
+        self._give_back(dbapi)
+
+    def _give_back(self, dbapi) -> None:
+        with self._freed:
+            if dbapi is not None:
+                self._idle.append(dbapi)
+            self._in_use -= 1
+            self._freed.notify()
+
+    def dispose(self) -> None:
+        with self._freed:
+            idle, self._idle = self._idle, []
+        for dbapi in idle:
+            _close(dbapi)
+
+
+class ReadPoolTimeout(TimeoutError):
+    """Every read connection stayed busy for the whole wait."""
+
+
+def _close(dbapi) -> None:
+    try:
+        dbapi.close()
+    except Exception:  # already broken: nothing to give back
+        pass
+
+
+class ReadConnection:
+    """One request's read connection, with its dialect."""
+
+    def __init__(self, pool: ReadPool, dbapi):
+        self.pool, self.dbapi, self.dialect = pool, dbapi, pool.dialect
+
+    def fetch(self, sql: str, arguments) -> list:
+        for attempt in (1, 2):
+            try:
+                cursor = self.dbapi.cursor()
+                try:
+                    cursor.execute(sql, arguments)
+                    return cursor.fetchall()
+                finally:
+                    cursor.close()
+            except self.dialect.loaded_dbapi.OperationalError:
+                if attempt == 2:
+                    raise
+                _close(self.dbapi)
+                self.dbapi = self.pool._new()
+        raise AssertionError("unreachable")
+
+    def release(self) -> None:
+        self.pool.release(self.dbapi)
+
+
+def _pool() -> ReadPool:
+    pool = current_app.extensions.get("agentdesk.read_pool")
+    if pool is None or pool.engine is not db.engine:
+        config = current_app.config
+        pool = current_app.extensions["agentdesk.read_pool"] = ReadPool(
+            db.engine, size=config["READ_POOL_SIZE"], wait=config["READ_POOL_WAIT"])
+    return pool
+
+
+def connection() -> ReadConnection:
+    """This app context's read connection: taken from the read pool once, given back at teardown."""
+    reader = g.get("_read_connection")
+    if reader is None:
+        reader = g._read_connection = _pool().acquire()
+    return reader
 
 
 def release_connection(_exc=None) -> None:
-    raw = g.pop("_raw_db_connection", None)
-    if raw is not None:
-        raw.connection.close()  # back to the pool, which rolls it back
+    reader = g.pop("_read_connection", None)
+    if reader is not None:
+        reader.release()
 
 
 def init_app(app) -> None:

@@ -2,11 +2,18 @@
 busy or unreachable database from a bug, check that it answers. Everything else goes through a
 feature's service."""
 
+import sqlite3
+
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from webapp.db.orm import db
+from webapp.db.prepared import ReadPoolTimeout
+
+# The same, raised by a driver directly (the prepared reads run on DBAPI connections).
+DRIVER_UNAVAILABLE = (sqlite3.OperationalError, psycopg.OperationalError, ReadPoolTimeout)
 
 
 def discard_changes() -> None:
@@ -17,7 +24,7 @@ def discard_changes() -> None:
 def unavailable(error: BaseException) -> bool:
     """The database could not serve the request just now (locked by another writer, restarting,
     unreachable, out of pooled connections): a 503 to retry, not a bug."""
-    return isinstance(error, (OperationalError, PoolTimeout)) or (
+    return isinstance(error, (OperationalError, PoolTimeout, *DRIVER_UNAVAILABLE)) or (
         isinstance(error, DBAPIError) and error.connection_invalidated)
 
 

@@ -58,6 +58,11 @@ def _find(principal: Principal, platform: str, username: str) -> lookup.Found | 
     return found if found is not None and _may_read(principal, found) else None
 
 
+def prefetch_one(platform: str, username: str):
+    """What read_one() and read_legacy() will look up, to be fetched ahead with the credential."""
+    return lookup.one_query(platform, username)
+
+
 def read_one(principal: Principal, platform: str, username: str) -> lookup.Found:
     """The effective settings of platform:username, or the spec's error for why not."""
     found = _find(principal, platform, username)

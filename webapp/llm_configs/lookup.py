@@ -95,8 +95,13 @@ def _found(row: dict, default_row: dict | None) -> Found:
                  default_shares_key=bool(default and default["share_key_with_personal_tokens"]))
 
 
+def one_query(platform: str, username: str) -> tuple[PreparedQuery, dict]:
+    """The statement find_one() runs, for sending ahead together with another (webapp/db/prepared.py)."""
+    return _ONE, {"platform": platform, "login_key": username.lower()}
+
+
 def find_one(platform: str, username: str) -> Found | None:
-    row = next(_ONE.rows({"platform": platform, "login_key": username.lower()}), None)
+    row = next(_ONE.rows(one_query(platform, username)[1]), None)
     return _found(row, row) if row is not None else None
 
 

@@ -40,6 +40,10 @@ class Credential:
         """Whether this app lets callers through without presenting anything (for the document)."""
         return self.public
 
+    def prefetch(self, raw: str):
+        """The lookup verify(raw) will make, to send ahead with the view's own; None for none."""
+        return None
+
 
 class BearerToken(Credential):
     """`Authorization: Bearer <token>`: a token of one of `kinds`, checked by `check`."""
@@ -48,14 +52,17 @@ class BearerToken(Credential):
     scheme = {"type": "http", "scheme": "bearer",
               "description": "A service or personal token (Admin → Service tokens, or Tokens)."}
 
-    def __init__(self, check: TokenCheck, *kinds: str):
-        self.check, self.kinds = check, frozenset(kinds)
+    def __init__(self, check: TokenCheck, *kinds: str, lookup=None):
+        self.check, self.kinds, self.lookup = check, frozenset(kinds), lookup
 
     def read(self, headers) -> str | None:
         return bearer_value(headers)
 
     def verify(self, raw: str) -> Principal | None:
         return self.check(raw, self.kinds)
+
+    def prefetch(self, raw: str):
+        return self.lookup(raw) if self.lookup else None
 
 
 class ApiKeyHeader(Credential):

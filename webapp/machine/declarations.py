@@ -4,6 +4,7 @@ body limit. The blueprint enforces the first and the last; the OpenAPI document 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from pydantic import BaseModel
 
@@ -37,6 +38,8 @@ class Operation:
     errors: dict[int, str] = field(default_factory=dict)  # status -> the spec codes it may carry, and why
     head: Head | None = None
     tags: tuple[str, ...] = ()  # default: the family's title
+    # view args -> the one-row lookup the view will make, sent together with the credential's
+    prefetch: Callable[[dict], tuple] | None = None
 
 
 @dataclass

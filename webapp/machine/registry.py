@@ -17,6 +17,8 @@ class MachineRegistry:
         # anonymous ones counted per address and minute.
         self.record_call = None
         self.record_refused = None
+        # How two one-row lookups go to the database in one statement (the database layer's together()).
+        self.together = None
         self.blueprints: list = []
         self._exact: dict[str, Family] = {}  # routes without variables: the whole path
         self._prefixes: list[tuple[str, Family]] = []  # routes with variables: the text before the first one
@@ -52,10 +54,11 @@ class MachineRegistry:
         return family_by_space(path)
 
 
-def init_app(app, *, record_call, record_refused) -> None:
-    """Plug the features the platform serves into it: how each call is audited."""
+def init_app(app, *, record_call, record_refused, together) -> None:
+    """Plug the features the platform serves into it: how each call is audited, and how a
+    credential's lookup and a view's are fetched in one round trip."""
     machine = registry(app)
-    machine.record_call, machine.record_refused = record_call, record_refused
+    machine.record_call, machine.record_refused, machine.together = record_call, record_refused, together
 
 
 def registry(app=None) -> MachineRegistry:

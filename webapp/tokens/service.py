@@ -138,6 +138,12 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
+def lookup_query(raw: str | None) -> tuple[PreparedQuery, dict] | None:
+    """The statement authenticate() will run for `raw` (None if it would not run one): the machine
+    platform sends it together with the view's own lookup, in one round trip."""
+    return (_LOOKUP, {"token_hash": hash_token(raw)}) if raw and well_formed(raw) else None
+
+
 def authenticate(raw: str | None, kinds: frozenset[str]) -> Principal | None:
     """An active, unexpired token of one of `kinds` -> its Principal; anything else -> None (one
     answer for every failure).
