@@ -109,3 +109,40 @@ def test_signed_in_browsers_hold_a_websocket_and_strangers_are_refused(app_env, 
     stranger = socketio.Client(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
         stranger.connect(url, transports=["websocket"], wait_timeout=5)
+
+
+def test_the_image_boot_script_starts_alone_in_production(tmp_path):
+    """README's single-container `docker run`: production settings, no Redis, so one worker."""
+    import os
+    import secrets
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from cryptography.fernet import Fernet
+
+    from tests.gunicorn_server import ROOT, free_port
+
+    port = free_port()
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "APP_ENV": "production",
+           "SECRET_KEY": secrets.token_urlsafe(48), "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+           "METRICS_TOKEN": secrets.token_urlsafe(24), "DATABASE_URL": f"sqlite:///{tmp_path}/agentdesk.db",
+           "PORT": str(port), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+    env.pop("RATELIMIT_STORAGE_URI", None)
+    process = subprocess.Popen(["sh", "docker/boot.sh"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read().decode()[-2000:]
+            try:
+                assert requests.get(f"http://127.0.0.1:{port}/health", timeout=2).json()["status"] == "healthy"
+                break
+            except requests.RequestException:
+                time.sleep(0.3)
+        else:
+            raise AssertionError("the image's boot script never answered /health")
+        assert (tmp_path / "agentdesk.db").stat().st_mode & 0o777 == 0o600
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -36,6 +36,7 @@ DELAYED = Counter("agentdesk_db_writer_rows_delayed_total",
 REPLAYED = Counter("agentdesk_db_writer_rows_replayed_total", "Spilled rows written after all.", ["table"])
 LOST = Counter("agentdesk_db_writer_rows_lost_total", "Rows that could be neither written nor spilled.", ["table"])
 MAX_BACKOFF = 60.0
+CHUNK = 50
 
 # Statements by name, so that spilled rows can be replayed by another process after a restart.
 STATEMENTS: dict[str, object] = {}
@@ -160,8 +161,13 @@ class BackgroundWriter:
         return written
 
     def _write(self, statement, rows: list[dict]) -> None:
-        with self._engine_getter().begin() as connection:
-            connection.execute(statement, rows)
+        """In transactions of CHUNK rows, yielding between them: under gevent a long batch would
+        otherwise hold every other request for its whole duration."""
+        for start in range(0, len(rows), CHUNK):
+            with self._engine_getter().begin() as connection:
+                connection.execute(statement, rows[start:start + CHUNK])
+            if start + CHUNK < len(rows):
+                time.sleep(0)
 
     def _execute(self, groups: dict) -> int:
         """Write each group; spill what the database refuses; replay the spill after a success."""
