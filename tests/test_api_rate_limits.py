@@ -164,9 +164,31 @@ def test_windows_count_a_request_only_when_every_window_has_room():
 def test_a_redis_that_lost_the_script_gets_it_again(app_env, redis_url):
     import redis
 
+    redis.Redis.from_url(redis_url).flushdb()  # token ids repeat between tests
     app, client = limited_app(app_env, RATELIMIT_STORAGE_URI=redis_url)
     _, raw = make_token(app)
     assert client.get(PATH, headers=bearer(raw)).status_code == 200
     redis.Redis.from_url(redis_url).script_flush()  # a restarted Redis without persistence
     response = client.get(PATH, headers=bearer(raw))
     assert response.status_code == 200 and response.headers["X-RateLimit-Remaining"] == "58"
+
+
+def test_a_counter_that_lost_its_expiry_gets_one_back(app_env, redis_url):
+    """A key without a TTL (a manual SET, a restore) must not refuse its caller forever."""
+    import redis
+
+    store = redis.Redis.from_url(redis_url)
+    store.flushdb()
+    app, client = limited_app(app_env, API_RATE_LIMITS="2/minute;100/hour", RATELIMIT_STORAGE_URI=redis_url)
+    token_id, raw = make_token(app)
+    key = f"api/API_RATE_LIMITS/{{{token_id}}}/2/60"
+    store.set(key, 2)  # full, and no expiry
+    refused = client.get(PATH, headers=bearer(raw))
+    assert refused.status_code == 429 and 0 < store.pttl(key) <= 60_000
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+
+
+@pytest.mark.parametrize("uri", ["memcached://127.0.0.1:11211", "redis+cluster://r:6379", "mongodb://m/x"])
+def test_a_rate_limit_store_the_api_cannot_use_is_refused_at_start(tmp_path, uri):
+    with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI"):
+        load(tmp_path, env={"RATELIMIT_STORAGE_URI": uri})

@@ -10,7 +10,7 @@ import logging
 import pytest
 from flask import abort, jsonify, request
 
-from tests.api_helpers import bearer, make_token
+from tests.api_helpers import bearer, make_token, make_user
 from webapp import create_app
 from webapp.api.credentials import WIDGET_KEY
 from webapp.audit.models import AuditEvent
@@ -204,3 +204,49 @@ def test_the_document_shows_the_new_family_from_its_declarations(probe_app):
         "$ref": "#/components/schemas/TaskErrorResponse"}
     assert set(get["responses"]) == {"200", "401", "403", "409", "429", "503"}
     assert doc["paths"]["/probe-public/hello"]["get"]["security"] == []
+
+
+def test_a_blueprint_registered_under_another_name_still_checks_scopes(app_env):
+    """The declarations belong to the views, not to a blueprint name (register_blueprint(name=...))."""
+    from tests.api_helpers import OPENAI, set_config
+    from webapp.api.llm import bp as api_llm
+
+    app = create_app(env=app_env)
+    app.register_blueprint(api_llm, name="renamed", url_prefix="/renamed")
+    make_user(app, "admin@example.com", admin=True)
+    set_config(app, make_user(app, "octo@example.com", github="octo"), OPENAI)
+    _, scopeless = make_token(app, scopes=[])
+    client = app.test_client()
+    for path in ("/config/github/octo", "/renamed/config/github/octo"):
+        response = client.get(path, headers=bearer(scopeless))
+        assert response.status_code == 403 and response.json["error"]["code"] == "FORBIDDEN", path
+        assert "Cookie" not in response.vary
+    assert "/renamed/config/{platform}/{username}" in client.get("/openapi.json").json["paths"]
+
+
+def test_a_machine_blueprint_must_name_its_credentials():
+    with pytest.raises(ValueError, match="credentials"):
+        MachineBlueprint("nameless", __name__, family=TASKS, credentials=[])
+
+
+def test_an_unknown_url_in_a_family_space_gets_no_cookie_session(probe_app):
+    response = probe_app.test_client().get("/v1/nothing-here")
+    assert response.status_code == 404 and response.is_json
+    assert "Set-Cookie" not in response.headers and "Cookie" not in response.vary
+
+
+def test_an_audit_failure_leaves_the_answer_alone_and_is_logged_once(probe_app, widget, caplog):
+    from webapp.machine.registry import registry
+
+    attempts = []
+
+    def broken(*args, **kwargs):
+        attempts.append(args)
+        raise RuntimeError("audit store gone")
+
+    registry(probe_app).record_call = broken
+    with caplog.at_level(logging.ERROR, logger="agentdesk.api_errors"):
+        response = probe_app.test_client().get("/probe/items/1", headers=widget)
+    assert response.status_code == 200 and response.json == {"id": 1} and len(attempts) == 1
+    assert [json.loads(r.getMessage())["error_code"] for r in caplog.records
+            if r.name == "agentdesk.api_errors"] == ["AUDIT_FAILED"]

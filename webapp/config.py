@@ -224,6 +224,9 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
     if production and workers > 1 and config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
         raise ConfigError("RATELIMIT_STORAGE_URI is memory:// but several workers run: each would count on its own. "
                           "Use redis://host:6379/0.")
+    if not config["RATELIMIT_STORAGE_URI"].startswith(("memory://", "redis://", "rediss://", "unix://")):
+        raise ConfigError("RATELIMIT_STORAGE_URI must be memory:// or a Redis URL (redis://, rediss://, unix://): "
+                          "the machine APIs count every window in one Redis script.")
     if production and not config["METRICS_TOKEN"] and not config["METRICS_PUBLIC"]:
         raise ConfigError("/metrics would be open to anyone: set METRICS_TOKEN (scrapers send it as a Bearer token), "
                           "or METRICS_PUBLIC=true if a proxy or network rule already restricts it.")

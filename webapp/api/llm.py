@@ -34,8 +34,8 @@ bp = MachineBlueprint("api_llm", __name__, family=LLM, credentials=[AGENT_TOKEN]
 PREFETCH = lambda args: agents.prefetch_one(args.get("platform", ""), args.get("username", ""))  # noqa: E731
 READ_ERRORS = {
     400: "INVALID_PLATFORM, INVALID_USERNAME or INVALID_REQUEST",
-    403: "FORBIDDEN: a personal token reading someone else, or the user is deactivated",
-    404: "USER_NOT_FOUND or CONFIG_NOT_FOUND",
+    403: "FORBIDDEN: the user is deactivated",
+    404: "USER_NOT_FOUND (to a personal token, everyone but its owner) or CONFIG_NOT_FOUND",
 }
 
 
@@ -52,10 +52,12 @@ def _checked(platform: str, username: str) -> UserPath:
 
 
 def _user(platform: str, username: str) -> UserPath:
-    """The path's user, checked; only then is it the call's audit target."""
-    user = _checked(platform, username)
+    """The path's user, checked; only then is it the call's audit target. The error log line names
+    what was asked for either way (spec 000 §11.2), JSON-encoded."""
     call = current_call()
-    call.target, call.log_fields = f"{platform}:{username}", {"platform": platform, "username": username}
+    call.log_fields = {"platform": platform[:100], "username": username[:255]}
+    user = _checked(platform, username)
+    call.target = f"{platform}:{username}"
     return user
 
 
@@ -90,8 +92,7 @@ def get_llm_config(platform: str, username: str):
 @requires("llm-config:read")
 @operation("Settings of up to 100 users in one call", "batchLlmConfigs", query=MaskQuery, body=BatchRequest,
            responses={200: Reply("Settings found, and who has none", BatchResponse)},
-           errors={400: "INVALID_PLATFORM, INVALID_USERNAME or INVALID_REQUEST (with the entry's index)",
-                   403: "FORBIDDEN: a personal token asking for anyone but its owner"})
+           errors={400: "INVALID_PLATFORM, INVALID_USERNAME or INVALID_REQUEST (with the entry's index)"})
 def batch_llm_configs():
     query = parse_query(MaskQuery)
     batch = parse_body(BatchRequest, "Expected {\"users\": [{\"platform\", \"username\"}, ...]} with 1 to 100 users.")

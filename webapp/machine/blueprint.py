@@ -48,13 +48,14 @@ class MachineBlueprint(Blueprint):
                  rate_limits: str | None = None, audit: bool = True, max_content_length: int | None = None,
                  **options):
         super().__init__(name, import_name, **options)
+        if not credentials:
+            raise ValueError(f"{name}: name its credentials (PUBLIC for an open blueprint)")
         self.family = family
         self.credentials = tuple(credentials)
         self.authenticated = not all(c.public for c in self.credentials)
         self.rate_limits = rate_limits
         self.audit = audit
         self.max_content_length = max_content_length
-        self.declarations: dict[str, Declaration] = {}  # full endpoint name -> what the view declared
         csrf.exempt(self)  # no cookies, hence no CSRF: a credential travels in a header
         self.before_request(self._begin)
         self.after_request(self._finish)
@@ -69,19 +70,21 @@ class MachineBlueprint(Blueprint):
                 raise TypeError(f"{self.name}: {view_func.__name__} needs an @operation(...) declaration")
             if self.authenticated and spec.scopes is None:
                 raise TypeError(f"{self.name}: {view_func.__name__} needs @requires(...) (its scopes)")
-            self.declarations[f"{self.name}.{endpoint or view_func.__name__}"] = spec
         super().add_url_rule(rule, endpoint, view_func, **options)
 
     def register(self, app, options) -> None:
         super().register(app, options)
-        registry(app).add(self, app)
+        # Under the name it was registered with (register_blueprint(bp, name=...), nesting).
+        registered = ".".join(part for part in (options.get("name_prefix"), options.get("name", self.name)) if part)
+        registry(app).add(self, app, registered)
 
     # --- The pipeline ----------------------------------------------------------------------
 
     def _begin(self):
         req = request._get_current_object()  # one context lookup, not one per attribute
         endpoint = req.endpoint
-        spec = self.declarations.get(endpoint)
+        # What the view itself declared, whatever name its blueprint was registered under.
+        spec: Declaration | None = getattr(current_app.view_functions.get(endpoint), "__machine__", None)
         g.machine_call = call = observe.Call(started=time.perf_counter(), family=self.family, audited=self.audit,
                                              action=f"api.{endpoint.rpartition('.')[2]}")
         limit = (spec.max_content_length if spec else None) or self.max_content_length
@@ -103,6 +106,8 @@ class MachineBlueprint(Blueprint):
         except STORAGE_ERRORS as error:
             current_app.logger.error("rate-limit storage unavailable: %s", error.__class__.__name__)
             raise Unavailable("The rate-limit store is unreachable; try again shortly.") from None
+        if self.authenticated and (spec is None or spec.scopes is None):
+            raise Forbidden("This endpoint declares no scopes, so no credential may call it.")  # fail closed
         missing = spec.scopes - principal.scopes if spec and spec.scopes else None
         if missing:
             raise Forbidden(f"This credential lacks the '{sorted(missing)[0]}' scope.")
@@ -141,7 +146,8 @@ class MachineBlueprint(Blueprint):
         return cached
 
     def _finish(self, response):
-        call = g.get("machine_call")
+        # Taken off g first: if Flask runs the hooks again (an error after this one), it is not counted twice.
+        call = g.pop("machine_call", None)
         return observe.finish(call, response) if call is not None else response
 
     # --- Errors, in the family's envelope ----------------------------------------------------

@@ -59,14 +59,19 @@ def finish(call: Call, response):
     metrics.observe(call.action, method, status, elapsed, error.code if error else None)
     principal, ip = call.principal, req.remote_addr or "unknown"
     machine = registry()
-    if call.audited and principal.anonymous and status in (401, 429):
-        machine.record_refused(call.action, ip=ip, status_code=status)
-    elif call.audited:
-        machine.record_call(
-            call.action, ip=ip, actor_label=principal.label, actor_token_id=principal.token_id,
-            actor_user_id=principal.user_id if principal.kind == "user" else None, target=call.target,
-            outcome="success" if status < 400 else "failure", status_code=status, latency_ms=latency_ms,
-            details={"method": method, **call.details})
+    try:
+        if call.audited and principal.anonymous and status in (401, 429):
+            machine.record_refused(call.action, ip=ip, status_code=status)
+        elif call.audited:
+            machine.record_call(
+                call.action, ip=ip, actor_label=principal.label, actor_token_id=principal.token_id,
+                actor_user_id=principal.user_id if principal.kind == "user" else None, target=call.target,
+                outcome="success" if status < 400 else "failure", status_code=status, latency_ms=latency_ms,
+                details={"method": method, **call.details})
+    except Exception as failure:  # the answer is ready: the audit trail must not turn it into a 500
+        error_log.error(orjson.dumps({"timestamp": _timestamp(), "level": "ERROR", "error_code": "AUDIT_FAILED",
+                                      "message": f"could not audit the call ({failure.__class__.__name__})",
+                                      "path": req.path}).decode())
     timestamp = _timestamp()
     if access_log.isEnabledFor(logging.INFO):
         access_log.info(orjson.dumps({

@@ -134,9 +134,10 @@ class _Builder:
 
 def build(app) -> dict:
     builder = _Builder()
-    for rule in registry(app).rules(app):
-        blueprint = app.blueprints[rule.endpoint.partition(".")[0]]
-        declared = blueprint.declarations[rule.endpoint]
+    machine = registry(app)
+    for rule in machine.rules(app):
+        blueprint = machine.blueprint_for(rule.endpoint)
+        declared = app.view_functions[rule.endpoint].__machine__
         builder.add(app, rule, blueprint, declared.operation, declared.scopes)
     return builder.document()
 

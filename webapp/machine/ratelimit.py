@@ -111,20 +111,28 @@ class LocalCounters:
 
 # KEYS: one per window; ARGV: amount and expiry (seconds) of each. Counts all windows only if
 # every one has room; returns allowed, then count and milliseconds to reset for each window.
+# A window without a key (-2) reports its whole length; a key that lost its expiry (-1) gets one
+# back, so no counter can lock a caller out for good.
 _SCRIPT = """
 local counts, ttls, allowed = {}, {}, 1
 for i, key in ipairs(KEYS) do
   counts[i] = tonumber(redis.call('GET', key) or '0')
   ttls[i] = redis.call('PTTL', key)
+  if ttls[i] == -1 then
+    ttls[i] = tonumber(ARGV[2 * i]) * 1000
+    redis.call('PEXPIRE', key, ttls[i])
+  end
   if counts[i] >= tonumber(ARGV[2 * i - 1]) then allowed = 0 end
 end
-if allowed == 1 then
-  for i, key in ipairs(KEYS) do
+for i, key in ipairs(KEYS) do
+  if allowed == 1 then
     counts[i] = redis.call('INCR', key)
     if ttls[i] < 0 then
       ttls[i] = tonumber(ARGV[2 * i]) * 1000
       redis.call('PEXPIRE', key, ttls[i])
     end
+  elseif ttls[i] < 0 then
+    ttls[i] = tonumber(ARGV[2 * i]) * 1000
   end
 end
 local result = {allowed}
@@ -161,6 +169,7 @@ def counters_for(storage_uri: str):
         return LocalCounters()
     if storage_uri.startswith(("redis://", "rediss://", "unix://")):
         return RedisCounters(storage_uri)
+    # config.load refuses any other scheme at start-up
     raise ValueError("the machine APIs count requests in memory:// or redis:// storage only")
 
 
@@ -173,7 +182,9 @@ class FixedWindows:
         self._expiries = [limit.get_expiry() for limit in self.limits]
 
     def hit(self, identity: str) -> Outcome:
-        keys = [f"{self.prefix}/{identity}/{amount}/{expiry}" for amount, expiry in zip(self._amounts, self._expiries)]
+        # One hash tag per caller: every window of a call lives in the same Redis Cluster slot.
+        keys = [f"{self.prefix}/{{{identity}}}/{amount}/{expiry}"
+                for amount, expiry in zip(self._amounts, self._expiries)]
         allowed, counted = self.counters.hit(keys, self._amounts, self._expiries)
         return Outcome(allowed, [Window(limit, count, reset) for limit, (count, reset) in zip(self.limits, counted)])
 

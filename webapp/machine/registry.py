@@ -19,14 +19,14 @@ class MachineRegistry:
         self.record_refused = None
         # How two one-row lookups go to the database in one statement (the database layer's together()).
         self.together = None
-        self.blueprints: list = []
+        self.blueprints: dict[str, object] = {}  # registered name -> blueprint
         self._exact: dict[str, Family] = {}  # routes without variables: the whole path
         self._prefixes: list[tuple[str, Family]] = []  # routes with variables: the text before the first one
         self._startswith: tuple[str, ...] = ()
 
-    def add(self, blueprint, app) -> None:
-        self.blueprints.append(blueprint)
-        for rule in self.rules(app, blueprint):
+    def add(self, blueprint, app, registered_name: str) -> None:
+        self.blueprints[registered_name] = blueprint
+        for rule in self.rules(app, registered_name):
             static, variable, _ = rule.rule.partition("<")
             if variable:
                 self._prefixes.append((static, blueprint.family))
@@ -35,13 +35,17 @@ class MachineRegistry:
         self._prefixes.sort(key=lambda item: -len(item[0]))
         self._startswith = tuple(prefix for prefix, _ in self._prefixes)
 
-    def rules(self, app, blueprint=None) -> list:
-        """The URL rules served by machine blueprints (by one of them, if given)."""
-        names = {blueprint.name} if blueprint is not None else {bp.name for bp in self.blueprints}
-        return [rule for rule in app.url_map.iter_rules() if rule.endpoint.partition(".")[0] in names]
+    def rules(self, app, registered_name: str | None = None) -> list:
+        """The URL rules served by machine blueprints (by the one registered under that name, if given)."""
+        names = {registered_name} if registered_name is not None else set(self.blueprints)
+        return [rule for rule in app.url_map.iter_rules() if rule.endpoint.rpartition(".")[0] in names]
+
+    def blueprint_for(self, endpoint: str):
+        return self.blueprints[endpoint.rpartition(".")[0]]
 
     def is_machine_path(self, path: str) -> bool:
-        return path in self._exact or path.startswith(self._startswith)
+        """A route of a machine blueprint, or anywhere in a family's URL space (an unknown /v1/... too)."""
+        return path in self._exact or path.startswith(self._startswith) or family_by_space(path) is not None
 
     def family_for_path(self, path: str) -> Family | None:
         """The family of the route prefix holding `path`, else of the URL space holding it."""
