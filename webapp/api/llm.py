@@ -30,8 +30,12 @@ from webapp.machine.observe import current_call
 bp = MachineBlueprint("api_llm", __name__, family=LLM, credentials=[AGENT_TOKEN],
                       rate_limits="API_RATE_LIMITS")
 
-# The user's settings are fetched in the same statement as the token (webapp/db/prepared.py together()).
-PREFETCH = lambda args: agents.prefetch_one(args.get("platform", ""), args.get("username", ""))  # noqa: E731
+
+def _prefetch(args: dict):
+    """The user's settings, fetched in the same statement as the token (webapp/db/prepared.py together())."""
+    return agents.prefetch_one(args.get("platform", ""), args.get("username", ""))
+
+
 READ_ERRORS = {
     400: "INVALID_PLATFORM, INVALID_USERNAME or INVALID_REQUEST",
     403: "FORBIDDEN: the user is deactivated",
@@ -77,7 +81,7 @@ def _reveal(mask: bool):
 @requires("llm-config:read")
 @operation("A user's effective LLM settings", "getLlmConfig", path=UserPath, query=LLMConfigQuery,
            responses={200: Reply("The settings", LLMConfigResponse)}, errors=READ_ERRORS,
-           head=Head("Do settings exist for this user?", "headLlmConfig", ok="Settings exist"), prefetch=PREFETCH)
+           head=Head("Do settings exist for this user?", "headLlmConfig", ok="Settings exist"), prefetch=_prefetch)
 def get_llm_config(platform: str, username: str):
     user = _user(platform, username)
     query = parse_query(LLMConfigQuery)
@@ -119,7 +123,7 @@ def batch_llm_configs():
 @operation("The shape the deployed coding agent reads", "getLegacyConfig", path=UserPath, query=MaskQuery,
            responses={200: Reply("The user's settings; the instance defaults for an unknown user or one without "
                                  "settings", LegacyConfigResponse)},
-           errors={400: READ_ERRORS[400], 403: READ_ERRORS[403]}, prefetch=PREFETCH)
+           errors={400: READ_ERRORS[400], 403: READ_ERRORS[403]}, prefetch=_prefetch)
 def legacy_config(platform: str, username: str):
     """The shape the deployed coding agent already reads (specs/README.md)."""
     user = _user(platform, username)

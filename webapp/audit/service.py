@@ -123,15 +123,26 @@ CSV_COLUMNS = ("created_at", "action", "actor_label", "actor_token_id", "target"
 CSV_LIMIT = 100_000
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell):
+    """A text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading
+    quote: the log holds login names and paths that anyone can choose (OWASP's CSV injection advice)."""
+    return f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
+
+
 def export_rows(filters: AuditFilter):
-    """Yield CSV rows (header first) for the filtered events, newest first, streamed in batches."""
+    """Yield CSV rows (header first) for the filtered events, newest first, streamed in batches,
+    every text cell spreadsheet-safe."""
     yield CSV_COLUMNS
     result = db.session.execute(_filtered(filters).limit(CSV_LIMIT).execution_options(yield_per=1000))
     for event in result.scalars():
-        yield (event.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"), event.action, event.actor_label,
-               event.actor_token_id or "", event.target, event.outcome, event.status_code or "",
-               "" if event.latency_ms is None else event.latency_ms, event.ip_address,
-               json.dumps(event.details, ensure_ascii=False, sort_keys=True))
+        yield tuple(spreadsheet_safe(cell) for cell in (
+            event.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"), event.action, event.actor_label,
+            event.actor_token_id or "", event.target, event.outcome, event.status_code or "",
+            "" if event.latency_ms is None else event.latency_ms, event.ip_address,
+            json.dumps(event.details, ensure_ascii=False, sort_keys=True)))
 
 
 def token_choices() -> list[tuple[int, str]]:

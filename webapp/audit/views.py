@@ -48,19 +48,10 @@ class _Line:
         return value
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(cell):
-    """A text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a leading
-    quote: the log holds login names and paths that anyone can choose (OWASP's CSV injection advice)."""
-    return f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_STARTS) else cell
-
-
 @bp.get("/export.csv")
 def export_csv():
     writer = csv.writer(_Line())
-    rows = (writer.writerow([spreadsheet_safe(cell) for cell in row]) for row in service.export_rows(_filters()))
+    rows = (writer.writerow(row) for row in service.export_rows(_filters()))
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     return Response(stream_with_context(rows), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="agentdesk-audit-{stamp}.csv"'})

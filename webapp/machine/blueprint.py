@@ -28,12 +28,12 @@ from webapp.extensions import csrf
 from webapp.machine import observe
 from webapp.machine.credentials import Credential, authenticate
 from webapp.machine.declarations import Declaration
-from webapp.machine.families import GUI, Family, database_busy, from_http, internal_error
+from webapp.machine.families import GENERIC, GUI, Family, database_busy, from_http, internal_error
 from webapp.machine.ratelimit import STORAGE_ERRORS, FixedWindows, Outcome, counters_for
 from webapp.machine.registry import registry
 from webapp.remote_addr import client_ip
 
-UNAUTHORIZED = "Invalid or missing API token"
+UNAUTHORIZED = GENERIC[401][1]  # spec 000's wording for every refused credential
 
 
 class MachineBlueprint(Blueprint):

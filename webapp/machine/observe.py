@@ -17,6 +17,7 @@ from webapp.machine import metrics
 from webapp.machine.families import Family
 from webapp.machine.registry import registry
 from webapp.principal import ANONYMOUS, Principal
+from webapp.remote_addr import client_ip
 
 access_log = logging.getLogger("agentdesk.access")
 error_log = logging.getLogger("agentdesk.api_errors")
@@ -57,7 +58,7 @@ def finish(call: Call, response):
     latency_ms = round(elapsed * 1000)
     status, method, error = response.status_code, req.method, call.error
     metrics.observe(call.action, method, status, elapsed, error.code if error else None)
-    principal, ip = call.principal, req.remote_addr or "unknown"
+    principal, ip = call.principal, client_ip()
     machine = registry()
     try:
         if call.audited and principal.anonymous and status in (401, 429):
