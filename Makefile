@@ -38,9 +38,11 @@ messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o webapp/translations/messages.pot --no-location --sort-output --width=100 .
 	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching --ignore-obsolete --width=100
 
-# Front-end files for ASSET_MODE=local, from the npm registry (pinned in package-lock.json).
+# Front-end files from the npm registry (pinned in package-lock.json). The copies in
+# webapp/static/vendor are committed (ASSET_MODE=local and the CDN fallback need no npm); this
+# refreshes them after a version change, and installs axe-core for the browser tests.
 VENDORED := htmx.org/dist/htmx.min.js swagger-ui-dist/swagger-ui-bundle.js swagger-ui-dist/swagger-ui.css \
-	redoc/bundles/redoc.standalone.js
+	redoc/bundles/redoc.standalone.js chart.js/dist/chart.umd.min.js
 
 assets: webapp/static/vendor/.stamp
 
@@ -53,4 +55,4 @@ migrate: install
 	$(FLASK) db upgrade
 
 clean:
-	rm -rf $(VENV) node_modules webapp/static/vendor/*.js
+	rm -rf $(VENV) node_modules webapp/static/vendor/.stamp

@@ -11,7 +11,7 @@ HX = {"HX-Request": "true"}
 
 
 def actions(html: str) -> list[str]:
-    return re.findall(r"<td><code>([a-z_.]+)</code></td>", html)
+    return re.findall(r"<td><span title=\"([a-z_.]+)\">", html)
 
 
 def test_every_security_event_is_recorded_with_ip(admin_client, app):

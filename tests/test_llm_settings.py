@@ -115,7 +115,7 @@ def test_changing_the_address_requires_the_key_again(user, app):
 def test_inherited_fields_are_marked_and_can_be_reset(user, app):
     save(user, {"provider": "ollama", "ollama_model": "llama3"}, path="/admin/llm-default")
     page = user.get("/settings/llm").get_data(as_text=True)
-    assert "inherited" in page and "Blank: ollama applies." in page
+    assert "inherited" in page and "Leave empty to use the default (ollama)." in page
     save(user, {"provider": "ollama", "ollama_model": "mine"})
     html = user.get("/settings/llm").get_data(as_text=True)
     assert "/settings/llm/reset/ollama_model" in html

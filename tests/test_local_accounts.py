@@ -19,7 +19,7 @@ def test_first_account_becomes_admin_and_lands_on_dashboard(client, app):
     response = register(client)
     assert response.status_code == 302 and response.location == "/"
     page = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Welcome, alice" in page and "Administrator" in page
+    assert 'class="whoami">alice<' in page and "Administrator" in page
     user = users_by_email(app)["alice@example.com"]
     assert user.is_admin and user.role == "ADMIN"
     assert user.password_hash.startswith("$argon2id$")

@@ -80,12 +80,14 @@ def test_people_cannot_see_or_revoke_each_others_tokens(client, app):
         assert db.session.get(ApiToken, bobs).status == "active"
 
 
-def test_admin_creates_service_tokens_and_sees_every_token(admin_client, app):
-    response = post(admin_client, "/admin/tokens", {"name": "ci-agent"}, headers=HX)
+def test_admin_creates_service_tokens_and_the_service_page_lists_only_those(admin_client, app):
+    response = post(admin_client, "/admin/tokens", {"name": "build-bot"}, headers=HX)
     assert response.status_code == 201 and "adk_svc_" in response.get_data(as_text=True)
-    post(admin_client, "/settings/tokens", {"name": "mine"})
+    post(admin_client, "/settings/tokens", {"name": "my-laptop"})
     listing = admin_client.get("/admin/tokens").get_data(as_text=True)
-    assert "ci-agent" in listing and "mine" in listing
+    assert "build-bot" in listing and "my-laptop" not in listing
+    mine = admin_client.get("/settings/tokens").get_data(as_text=True)
+    assert "my-laptop" in mine and "build-bot" not in mine
 
 
 def test_token_form_errors_inline_and_nothing_written(admin_client, app):

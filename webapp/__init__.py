@@ -20,6 +20,7 @@ from webapp.accounts import service as accounts
 from webapp.accounts.cli import users_cli
 from webapp.accounts.oauth import bp as oauth_bp
 from webapp.accounts.views import bp as auth_bp
+from webapp.accounts.views import first_visit_or_sign_in
 from webapp.admin.views import bp as admin_bp
 from webapp.api.docs import bp as api_docs_bp
 from webapp.api.llm import bp as api_llm_bp
@@ -27,6 +28,7 @@ from webapp.api.operations import bp as operations_bp
 from webapp.api.operations import metrics_bp
 from webapp.audit import service as audit
 from webapp.audit.views import bp as audit_bp
+from webapp.dashboard.theme import current_theme
 from webapp.dashboard.views import bp as dashboard_bp
 from webapp.db import crypto, prepared, sqlite, writer  # noqa: F401  (sqlite: pragmas on connect)
 from webapp.db.orm import db
@@ -39,10 +41,11 @@ from webapp.machine import registry as machine_registry
 from webapp.tokens.cli import tokens_cli
 from webapp.tokens.views import bp as tokens_bp
 from webapp.web import error_pages, rate_limits
-from webapp.web.assets import ASSETS, asset_url
+from webapp.web.assets import ASSETS, asset_tag, asset_url
+from webapp.web.navigation import navigation
 from webapp.web.cookie_session import BrowserSessionInterface
 from webapp.web.headers import add_security_headers
-from webapp.web.i18n import select_locale
+from webapp.web.i18n import ago, select_locale
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 BLUEPRINTS = (auth_bp, oauth_bp, dashboard_bp, admin_bp, audit_bp, llm_settings_bp, tokens_bp, api_docs_bp,
@@ -103,9 +106,7 @@ def register_extensions(app: Flask) -> None:
     prepared.init_app(app)
     writer.init_app(app)
     login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message_category = "info"
-    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.unauthorized_handler(first_visit_or_sign_in)
     login_manager.session_protection = "basic"
     login_manager.user_loader(accounts.load_session_user)
     socketio.init_app(app, async_mode=_async_mode(), message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"] or None)
@@ -121,5 +122,7 @@ def register_template_context(app: Flask) -> None:
 
     @app.context_processor
     def inject():
-        return {"asset_url": asset_url, "assets": ASSETS, "current_locale": str(get_locale()),
-                "languages": app.config["LANGUAGES"]}
+        return {"asset_url": asset_url, "asset_tag": asset_tag, "assets": ASSETS, "current_locale": str(get_locale()),
+                "languages": app.config["LANGUAGES"], "nav": navigation(), "theme": current_theme()}
+
+    app.add_template_filter(ago)

@@ -58,6 +58,11 @@ def _no_users_yet() -> bool:
     return not db.session.scalar(select(exists().where(User.id.isnot(None))))
 
 
+def is_new_instance() -> bool:
+    """No account exists yet: the next one to register becomes the administrator."""
+    return _no_users_yet()
+
+
 def new_user(*, tenant_name: str | None = None, **fields) -> User:
     """A user in its own tenant (named, or personal); the very first account becomes instance admin.
     Added to the session; the caller commits."""
@@ -169,6 +174,25 @@ def set_locale(user: User, locale: str) -> None:
     db.session.commit()
 
 
+THEMES = ("light", "dark")  # spec 004's `theme` setting; no entry follows the system setting
+
+
+def set_theme(user: User, theme: str | None) -> None:
+    """Light, dark, or None to follow the device's setting."""
+    if theme is not None and theme not in THEMES:
+        raise ValueError(f"unknown theme {theme!r}")
+    preferences = {k: v for k, v in (user.preferences or {}).items() if k != "theme"}
+    if theme:
+        preferences["theme"] = theme
+    user.preferences = preferences  # a new dict: JSON columns do not track changes in place
+    db.session.commit()
+
+
+def theme_of(user: User) -> str | None:
+    theme = (user.preferences or {}).get("theme")
+    return theme if theme in THEMES else None
+
+
 def create_account(*, email: str, password: str, username: str | None, admin: bool,
                    logins: dict[str, str]) -> User:
     """An operator's account (`flask users create`): local, optionally admin, with reserved logins."""
@@ -197,10 +221,17 @@ class UserFilter:
     active: bool | None = None
     admin: bool | None = None
     platform: str = ""  # github / gitlab / local
+    sort: str = "-created"  # name, created; a leading "-" for descending
+
+
+USER_SORTS = ("name", "created")
 
 
 def search_users(filters: UserFilter, page: int, per_page: int):
-    query = select(User).order_by(User.created_at.desc(), User.id)
+    key, descending = filters.sort.lstrip("-"), filters.sort.startswith("-")
+    column = (func.lower(func.coalesce(func.nullif(User.display_name, ""), User.username, User.email, ""))
+              if key == "name" else User.created_at)
+    query = select(User).order_by(column.desc() if descending else column.asc(), User.id)
     if filters.q:
         needle = f"%{filters.q.strip().lower()}%"
         query = query.where(or_(

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_url
 
 from webapp.accounts import service
 from webapp.accounts.forms import LoginForm, PasswordForm, RegisterForm
@@ -24,6 +24,15 @@ def _enabled_providers():
     return [p for p in current_app.config["OAUTH_PROVIDERS"].values() if p.configured]
 
 
+def first_visit_or_sign_in():
+    """Where a signed-out visitor of a protected page goes: on an instance without any account,
+    straight to creating the first (administrator) account; otherwise to sign in."""
+    if current_app.config["REGISTRATION_OPEN"] and service.is_new_instance():
+        return redirect(url_for("auth.register"))
+    flash(_("Please sign in to see this page."), "info")
+    return redirect(login_url("auth.login", next_url=request.url))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(auth_rate_limit, methods=["POST"])
 def login():
@@ -40,7 +49,8 @@ def login():
             return redirect(safe_next(form.next.data, url_for("dashboard.index")))
     status = 422 if form.has_errors else 200
     return render_template("accounts/login.html", form=form, providers=_enabled_providers(),
-                           registration_open=current_app.config["REGISTRATION_OPEN"]), status
+                           registration_open=current_app.config["REGISTRATION_OPEN"],
+                           first_account=service.is_new_instance()), status
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -62,7 +72,8 @@ def register():
             flash(_("Welcome to AgentDesk, %(name)s!", name=user.label), "success")
             return redirect(url_for("dashboard.index"))
     status = 422 if form.has_errors else 200
-    return render_template("accounts/register.html", form=form, providers=_enabled_providers()), status
+    return render_template("accounts/register.html", form=form, providers=_enabled_providers(),
+                           first_account=service.is_new_instance()), status
 
 
 @bp.post("/logout")

@@ -26,16 +26,20 @@ def _tristate(value: str | None) -> bool | None:
 
 def _user_filter() -> service.UserFilter:
     args = request.args
+    sort = args.get("sort", "")
     return service.UserFilter(q=args.get("q", "")[:200], active=_tristate(args.get("active")),
-                              admin=_tristate(args.get("admin")), platform=args.get("platform", ""))
+                              admin=_tristate(args.get("admin")), platform=args.get("platform", ""),
+                              sort=sort if sort.lstrip("-") in service.USER_SORTS else "-created")
 
 
 @bp.get("/users")
 def users():
-    pagination = service.search_users(_user_filter(), int_arg("page", default=1, high=100_000),
+    filters = _user_filter()
+    pagination = service.search_users(filters, int_arg("page", default=1, high=100_000),
                                       current_app.config["ADMIN_PAGE_SIZE"])
     return render_page_or_fragment("admin/users.html", "admin/_users_table.html", pagination=pagination,
-                                   args=request.args, query=kept_args("q", "active", "admin", "platform"),
+                                   args=request.args, query=kept_args("q", "active", "admin", "platform", "sort"),
+                                   sort=filters.sort,
                                    form=PreprovisionForm(), renamed_admins=identities.admin_grants_renamed_away())
 
 

@@ -154,3 +154,12 @@ def token_choices() -> list[tuple[int, str]]:
 
 def known_actions() -> list[str]:
     return list(db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+
+
+def recent_agent_calls(targets: list[str], limit: int = 5) -> list[AuditEvent]:
+    """The last machine-API calls that asked for any of these users (`platform:login`)."""
+    if not targets:
+        return []
+    return list(db.session.scalars(
+        select(AuditEvent).where(AuditEvent.target.in_(targets), AuditEvent.action.startswith("api."))
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit)))

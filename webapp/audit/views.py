@@ -6,6 +6,7 @@ from datetime import date, datetime, timezone
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from webapp.audit import service
+from webapp.audit.labels import action_label
 from webapp.web.access import admin_only
 from webapp.web.htmx import render_page_or_fragment
 from webapp.web.query import int_arg, kept_args
@@ -38,7 +39,7 @@ def events():
                                      current_app.config["ADMIN_PAGE_SIZE"] * 2)
     return render_page_or_fragment("audit/events.html", "audit/_events_table.html", pagination=pagination,
                                    args=request.args, query=kept_args(*FILTERS), actions=service.known_actions(),
-                                   tokens=service.token_choices())
+                                   tokens=service.token_choices(), action_label=action_label)
 
 
 class _Line:

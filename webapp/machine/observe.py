@@ -68,7 +68,7 @@ def finish(call: Call, response):
                 call.action, ip=ip, actor_label=principal.label, actor_token_id=principal.token_id,
                 actor_user_id=principal.user_id if principal.kind == "user" else None, target=call.target,
                 outcome="success" if status < 400 else "failure", status_code=status, latency_ms=latency_ms,
-                details={"method": method, **call.details})
+                details={"method": method, **call.details, **({"error": error.code} if error else {})})
     except Exception as failure:  # the answer is ready: the audit trail must not turn it into a 500
         error_log.error(orjson.dumps({"timestamp": _timestamp(), "level": "ERROR", "error_code": "AUDIT_FAILED",
                                       "message": f"could not audit the call ({failure.__class__.__name__})",

@@ -104,12 +104,22 @@ def _active_personal_tokens(owner: User) -> int:
         or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow())))
 
 
-def visible_tokens(actor: User, *, all_kinds: bool = False) -> list[ApiToken]:
-    """A person's own personal tokens; admins with all_kinds see every token."""
+def visible_tokens(actor: User, *, kind: str = "personal") -> list[ApiToken]:
+    """A person's own personal tokens, or (admins only) the instance's service tokens."""
     query = select(ApiToken).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
-    if not (all_kinds and actor.is_admin):
+    if kind == "service" and actor.is_admin:
+        query = query.where(ApiToken.kind == "service")
+    else:
         query = query.where(ApiToken.user_id == actor.id, ApiToken.kind == "personal")
     return list(db.session.scalars(query))
+
+
+def expiring_tokens(owner: User, *, within: timedelta = timedelta(days=14)) -> list[ApiToken]:
+    """The owner's active personal tokens that expire within `within`, soonest first."""
+    now = utcnow()
+    return list(db.session.scalars(select(ApiToken).where(
+        ApiToken.user_id == owner.id, ApiToken.kind == "personal", ApiToken.status == "active",
+        ApiToken.expires_at > now, ApiToken.expires_at <= now + within).order_by(ApiToken.expires_at)))
 
 
 def revoke_token(actor: User, token_id: int, *, ip: str) -> ApiToken:

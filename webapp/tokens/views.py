@@ -19,7 +19,7 @@ PAGES = {"personal": "/settings/tokens", "service": "/admin/tokens"}
 
 require_sign_in(bp, admin_when=lambda: (request.view_args or {}).get("kind") == "service")
 def _render(kind: str, form: TokenForm, status: int = 200, created: str | None = None):
-    tokens = service.visible_tokens(current_user, all_kinds=kind == "service")
+    tokens = service.visible_tokens(current_user, kind=kind)
     return render_page_or_fragment("tokens/page.html", "tokens/_panel.html", status, kind=kind, form=form,
                                    tokens=tokens, created=created, scopes=service.SCOPES)
 

@@ -1,4 +1,12 @@
-"""Front-end files: pinned versions with SRI hashes, served from a CDN or from static/vendor."""
+"""Front-end files: pinned versions with SRI hashes, served from a CDN or from static/vendor.
+
+The same files are committed under static/vendor (`make assets` refreshes them from npm and a test
+checks each against its SRI hash), so ASSET_MODE=local needs no tool, and in CDN mode a page whose
+CDN file fails to load (offline, blocked, tampered with) loads the local copy instead: the tags
+carry `data-fallback`, which static/js/boot.js acts on.
+"""
+
+from markupsafe import Markup, escape
 
 from flask import current_app, url_for
 
@@ -30,14 +38,36 @@ ASSETS = {
         "file": "bundles/redoc.standalone.js",
         "integrity": "sha384-70P5pmIdaQdVbxvjhrcTDv1uKcKqalZ3OHi7S2J+uzDl0PW8dO6L+pHOpm9EEjGJ",
     },
+    "chart": {
+        "package": "chart.js",
+        "version": "4.5.1",
+        "file": "dist/chart.umd.min.js",
+        "integrity": "sha384-jb8JQMbMoBUzgWatfe6COACi2ljcDdZQ2OxczGA3bGNeWe+6DChMTBJemed7ZnvJ",
+    },
 }
+
+
+def local_url(name: str) -> str:
+    return url_for("static", filename=f"vendor/{ASSETS[name]['file'].rsplit('/', 1)[-1]}")
 
 
 def asset_url(name: str) -> str:
     asset = ASSETS[name]
     if current_app.config["ASSET_MODE"] == "local":
-        return url_for("static", filename=f"vendor/{asset['file'].rsplit('/', 1)[-1]}")
+        return local_url(name)
     return f"{CDN_ORIGIN}/npm/{asset['package']}@{asset['version']}/{asset['file']}"
+
+
+def asset_tag(name: str) -> Markup:
+    """The <script defer> or stylesheet <link> for a pinned file, with its SRI hash and, from the
+    CDN, the local copy to fall back on."""
+    asset, url = ASSETS[name], asset_url(name)
+    common = f'integrity="{escape(asset["integrity"])}" crossorigin="anonymous"'
+    if url != (local := local_url(name)):
+        common += f' data-fallback="{escape(local)}"'
+    if asset["file"].endswith(".css"):
+        return Markup(f'<link rel="stylesheet" href="{escape(url)}" {common}>')
+    return Markup(f'<script src="{escape(url)}" {common} defer></script>')
 
 
 def asset_sources(*names: str) -> str:

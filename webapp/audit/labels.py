@@ -1,0 +1,35 @@
+"""What each audit action means, in words a person reads (the code stays in the CSV and filters)."""
+
+from flask_babel import lazy_gettext as _l
+
+ACTION_LABELS = {
+    "api.get_llm_config": _l("Agent read LLM settings"),
+    "api.batch_llm_configs": _l("Agent read settings of several users"),
+    "api.legacy_config": _l("Agent read settings (legacy format)"),
+    "api.refused": _l("API calls refused"),
+    "auth.login": _l("Signed in"),
+    "auth.logout": _l("Signed out"),
+    "auth.register": _l("Created an account"),
+    "auth.password.change": _l("Changed password"),
+    "auth.sessions.revoke": _l("Signed out everywhere"),
+    "auth.identity.linked": _l("Linked a GitHub/GitLab login"),
+    "auth.identity.claimed": _l("Claimed a reserved login"),
+    "auth.identity.renamed": _l("Login renamed at the provider"),
+    "admin.identity.preprovision": _l("Reserved a login"),
+    "admin.user.create": _l("Created a user"),
+    "admin.user.activate": _l("Reactivated a user"),
+    "admin.user.deactivate": _l("Deactivated a user"),
+    "admin.user.grant_admin": _l("Made a user administrator"),
+    "admin.user.revoke_admin": _l("Revoked administrator rights"),
+    "llm_config.update": _l("Changed LLM settings"),
+    "llm_config.reset": _l("Reset an LLM setting to default"),
+    "keys.rotate": _l("Re-encrypted stored keys"),
+    "token.create": _l("Created a token"),
+    "token.revoke": _l("Revoked a token"),
+}
+
+
+def action_label(action: str) -> str:
+    """The person's words for an action; an action without a label shows as its code."""
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
