@@ -4,25 +4,12 @@ Screenshots land in tests/artifacts/ for a human to look at.
 """
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.conftest import ARTIFACTS, PASSWORD
 from tests.fake_idp import ProviderUser
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
-
-
-@pytest.fixture(scope="session")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
 
 @pytest.fixture
 def live_app(live_server_factory):
@@ -69,17 +56,17 @@ def register_in_browser(page, email, username):
     page.click("button[type=submit].btn-primary")
 
 
-def test_first_user_registers_and_lands_on_the_dashboard(page, request):
+def test_first_visit_leads_to_creating_the_admin_account(page, request):
     page.goto("/")
-    expect(page).to_have_url("/auth/login?next=%2F")
-    shot(page, "login", request)
-    page.click("text=Create an account")
+    expect(page).to_have_url("/auth/register")  # no account yet: no "please sign in" dead end
+    expect(page.locator("h1")).to_have_text("Set up AgentDesk")
     page.fill("#email", "not-an-email")
     page.click("button[type=submit].btn-primary")
     expect(page.locator("#email-error")).to_contain_text("valid e-mail")
     shot(page, "register-errors", request)
     register_in_browser(page, "admin@example.com", "admin")
-    expect(page.locator("h1")).to_have_text("Welcome, admin")
+    expect(page.locator("h1")).to_have_text("Home")
+    expect(page.locator(".toasts .flash-success")).to_have_text("Welcome to AgentDesk, admin!")
     expect(page.locator(".badge-admin")).to_have_text("Administrator")
     shot(page, "dashboard", request)
 
@@ -88,19 +75,20 @@ def test_sign_in_through_fake_github(page, idp, request):
     idp.sign_in("github", ProviderUser(4242, "octo-browser", "Octo Browser"))
     page.goto("/auth/login")
     page.click("text=Sign in with GitHub")
-    expect(page.locator("h1")).to_have_text("Welcome, Octo Browser")
+    expect(page.locator(".user-menu .whoami")).to_have_text("Octo Browser")
     expect(page.locator(".identities")).to_contain_text("octo-browser")
     expect(page.locator("a", has_text="Link GitLab")).to_be_visible()
 
 
 def test_admin_finds_and_deactivates_a_user_without_a_reload(page, live_app, request):
     register_in_browser(page, "admin@example.com", "admin")
-    expect(page.locator("h1")).to_have_text("Welcome, admin")
+    expect(page.locator("h1")).to_have_text("Home")
     runner = live_app.test_cli_runner()
     for name in ("bob", "carol", "dave"):
         assert runner.invoke(args=["users", "create", f"{name}@example.com", "--password", PASSWORD,
                                    "--username", name]).exit_code == 0
-    page.click("nav >> text=Users")
+    page.click("summary:has-text('Admin')")
+    page.click(".menu-panel >> text=Users")
     expect(page.locator("#users-table .count")).to_have_text("4 users")
     page.evaluate("window.__noReload = true")
     page.fill("#q", "bob")
@@ -108,6 +96,7 @@ def test_admin_finds_and_deactivates_a_user_without_a_reload(page, live_app, req
     expect(page).to_have_url("/admin/users?q=bob&active=&admin=&platform=")
     row = page.locator("tr", has_text="bob@example.com")
     row.locator("button", has_text="Deactivate").click()
+    page.click("#confirm-ok")
     expect(row.locator(".badge-off")).to_have_text("Deactivated")
     expect(row.locator("button", has_text="Activate")).to_be_visible()
     page.select_option("select[name=active]", "no")
@@ -117,13 +106,15 @@ def test_admin_finds_and_deactivates_a_user_without_a_reload(page, live_app, req
     page.fill("#q", "admin")
     admin_row = page.locator("tr", has_text="admin@example.com")
     admin_row.locator("button", has_text="Revoke admin").click()
+    page.click("#confirm-ok")
     expect(admin_row.locator(".flash-error")).to_contain_text("last administrator")
     assert page.evaluate("window.__noReload") is True
     page.fill("#q", "")
     expect(page.locator("#users-table .count")).to_have_text("4 users")
     shot(page, "admin-users", request)
-    page.click("nav >> text=Audit log")
-    expect(page.locator("#events-table")).to_contain_text("admin.user.deactivate")
+    page.click("summary:has-text('Admin')")
+    page.click(".menu-panel >> text=Audit log")
+    expect(page.locator("#events-table")).to_contain_text("Deactivated a user")
     shot(page, "audit-log", request)
 
 
@@ -142,14 +133,16 @@ def test_reserve_a_login_refreshes_the_table(page, request):
 def test_language_switch(page, request):
     page.goto("/auth/login")
     expect(page.locator("h1")).to_have_text("Sign in to AgentDesk")
+    shot(page, "login", request)
     page.click("button[lang=ja]")
     expect(page.locator("h1")).to_have_text("AgentDesk にサインイン")
     expect(page.locator("html")).to_have_attribute("lang", "ja")
     shot(page, "login-ja", request)
     register_in_browser(page, "admin@example.com", "admin")
-    expect(page.locator("h1")).to_have_text("ようこそ、admin さん")
+    expect(page.locator("h1")).to_have_text("ホーム")
     page.goto("/admin/users")
     shot(page, "admin-users-ja", request)
+    page.click(".user-menu summary")
     page.click("button[lang=en]")
     expect(page.locator("h1")).to_have_text("Users")
 
@@ -178,7 +171,7 @@ def test_llm_settings_page_in_the_browser(page, live_app, llm_server, request):
     expect(page.locator("#probe")).to_contain_text("2 models available")
     expect(page.locator("#probe")).to_contain_text("gpt-4o-mini")
     shot(page, "llm-settings", request)
-    page.click("nav >> text=Tokens")
+    page.click("nav >> text=My tokens")
     page.fill("#name", "laptop")
     page.click("text=Create token")
     expect(page.locator("#new-token")).to_contain_text("adk_pat_")

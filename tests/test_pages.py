@@ -1,0 +1,217 @@
+"""Every page, as a person sees it: phone (390 × 844) and desktop (1280 × 800), Japanese and
+English, light and dark. Each visit asserts no console error or CSP violation, no serious or
+critical axe-core finding, nothing wider than the screen, and saves a screenshot in
+tests/artifacts/pages/. Then the shell's behaviour: the phone menu, the confirmation dialog,
+the theme switch, and pages that keep working when the CDN cannot be reached.
+"""
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.api_helpers import OPENAI, OPENAI_KEY, bearer, make_token, make_user, set_config
+from tests.conftest import ARTIFACTS, PASSWORD, ROOT
+
+pytestmark = pytest.mark.browser
+
+AXE = (ROOT / "node_modules" / "axe-core" / "axe.min.js").read_text()
+SHOTS = ARTIFACTS / "pages"
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+ANONYMOUS_PAGES = {"login": "/auth/login", "register": "/auth/register"}
+PAGES = {"home": "/", "llm-settings": "/settings/llm", "my-tokens": "/settings/tokens",
+         "users": "/admin/users", "default-llm": "/admin/llm-default", "service-tokens": "/admin/tokens",
+         "audit": "/admin/audit", "password": "/auth/password", "not-found": "/no-such-page"}
+# Elements that must never wrap or be squeezed: a label broken mid-word is the bug this catches.
+UNBREAKABLE = ".btn, .badge, th, time, .navlink, .segmented button"
+
+
+def populate(app):
+    """An instance with some history: an admin, people with and without logins, settings,
+    tokens (one about to expire), and agent calls in the audit log."""
+    admin = make_user(app, "admin@example.com", github="admin-gh", admin=True)
+    octo = make_user(app, "octo@example.com", github="octo", gitlab="octo-lab")
+    make_user(app, "newcomer@example.com")
+    set_config(app, None, OPENAI, api_key=OPENAI_KEY)
+    set_config(app, octo, {**OPENAI, "openai_model": "gpt-4o-mini"})
+    _, raw = make_token(app)
+    make_token(app, kind="personal", owner_id=admin, expires_in_days=7)
+    client = app.test_client()
+    for login in ("admin-gh", "octo", "nobody"):
+        client.get(f"/v1/users/github/{login}/llm-config", headers=bearer(raw))
+    client.get("/v1/users/github/octo/llm-config", headers=bearer("adk_svc_wrong"))
+
+
+def sign_in(page, email="admin@example.com"):
+    page.goto("/auth/login")
+    page.fill("#login", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit].btn-primary")
+    expect(page.locator(".user-menu")).to_be_visible()
+
+
+def watch(page) -> list[str]:
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(f"console: {msg.text}")
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+    page.on("pageerror", lambda exc: problems.append(f"script: {exc}"))
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
+            if r.request.resource_type in ("script", "stylesheet", "image", "font") and r.status >= 400 else None)
+    return problems
+
+
+def serious_axe_findings(page) -> list[str]:
+    page.evaluate(AXE)  # through the debugging protocol: the page's CSP rightly refuses inline scripts
+    return page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ["violations"]});
+        return result.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+            .map(v => `${v.id}: ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | ")}`);
+    }""")
+
+
+def layout_problems(page) -> list[str]:
+    return page.evaluate("""(selector) => {
+        const found = [];
+        const root = document.documentElement;
+        if (root.scrollWidth > window.innerWidth + 1) found.push(`page is ${root.scrollWidth}px wide`);
+        for (const el of document.querySelectorAll(selector)) {
+            if (!el.offsetParent || el.closest(".table-wrap")) continue;  // hidden, or inside a scroller
+            if (el.scrollWidth > el.clientWidth + 1)
+                found.push(`squeezed: ${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 30)}"`);
+        }
+        return found;
+    }""", UNBREAKABLE)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_every_page_in_both_languages_and_themes(browser, live_server_factory, viewport, request):
+    server = live_server_factory()
+    populate(server.app)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    backend = request.node.callspec.params.get("database_url", "db")
+    report: dict[str, list[str]] = {}
+    for locale in ("ja-JP", "en-US"):
+        for scheme in ("light", "dark"):
+            context = browser.new_context(locale=locale, color_scheme=scheme, base_url=server.url,
+                                          viewport=VIEWPORTS[viewport])
+            page = context.new_page()
+            problems = watch(page)
+            visits = [(name, path, False) for name, path in ANONYMOUS_PAGES.items()]
+            visits += [(name, path, True) for name, path in PAGES.items()]
+            signed_in = False
+            for name, path, needs_sign_in in visits:
+                if needs_sign_in and not signed_in:
+                    sign_in(page)
+                    signed_in = True
+                page.goto(path)
+                expect(page.locator("h1")).to_be_visible()
+                assert page.locator("html").get_attribute("lang") == locale[:2]
+                found = serious_axe_findings(page) + layout_problems(page) + problems[:]
+                problems.clear()
+                if found:
+                    report[f"{name} {viewport} {locale} {scheme}"] = found
+                page.screenshot(path=str(SHOTS / f"{name}-{viewport}-{locale[:2]}-{scheme}-{backend}.png"),
+                                full_page=True)
+            context.close()
+    assert report == {}
+
+
+def test_phone_menu_opens_and_the_admin_group_is_inside(browser, live_server_factory):
+    server = live_server_factory()
+    make_user(server.app, "admin@example.com", admin=True)
+    context = browser.new_context(locale="en-US", base_url=server.url, viewport=VIEWPORTS["phone"])
+    page = context.new_page()
+    sign_in(page)
+    nav = page.locator("#site-nav")
+    expect(nav).to_be_hidden()
+    page.click(".nav-toggle")
+    expect(nav).to_be_visible()
+    expect(page.locator(".nav-toggle")).to_have_attribute("aria-expanded", "true")
+    page.click("summary:has-text('Admin')")
+    page.click(".menu-panel a:has-text('Service tokens')")
+    expect(page.locator("h1")).to_have_text("Service tokens")
+    context.close()
+
+
+def test_deactivating_asks_first_in_a_dialog(browser, live_server_factory):
+    server = live_server_factory()
+    make_user(server.app, "admin@example.com", admin=True)
+    make_user(server.app, "bob@example.com")
+    context = browser.new_context(locale="en-US", base_url=server.url, viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
+    problems = watch(page)
+    page.on("dialog", lambda dialog: problems.append(f"native dialog: {dialog.message}"))
+    sign_in(page)
+    page.goto("/admin/users")
+    row = page.locator("tr", has_text="bob@example.com")
+    row.locator("button", has_text="Deactivate").click()
+    dialog = page.locator("#confirm-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Deactivate bob?")
+    page.keyboard.press("Escape")  # cancelled: nothing changes
+    expect(dialog).to_be_hidden()
+    expect(row.locator(".badge-ok")).to_have_text("Active")
+    row.locator("button", has_text="Deactivate").click()
+    dialog.locator("#confirm-ok").click()
+    expect(row.locator(".badge-off")).to_have_text("Deactivated")
+    assert problems == []
+    context.close()
+
+
+def test_theme_choice_is_kept_on_the_account(browser, live_server_factory):
+    server = live_server_factory()
+    make_user(server.app, "admin@example.com", admin=True)
+    context = browser.new_context(locale="en-US", color_scheme="light", base_url=server.url,
+                                  viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
+    sign_in(page)
+    background = "() => getComputedStyle(document.documentElement).backgroundColor"
+    light = page.evaluate(background)
+    page.click(".user-menu summary")
+    page.click(".user-menu button[value=dark]")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    assert page.evaluate(background) != light
+    context.close()
+    again = browser.new_context(locale="en-US", color_scheme="light", base_url=server.url)
+    page = again.new_page()
+    sign_in(page)  # another browser: the choice came with the account
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    again.close()
+
+
+def vendored(url: str) -> Path:
+    return ROOT / "webapp" / "static" / "vendor" / url.rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize("cdn", ["reachable", "unreachable"])
+def test_pages_work_with_and_without_the_cdn(browser, live_server_factory, cdn):
+    server = live_server_factory(ASSET_MODE="cdn")
+    make_user(server.app, "admin@example.com", admin=True)
+    context = browser.new_context(locale="en-US", base_url=server.url, viewport=VIEWPORTS["desktop"])
+    fetched: list[str] = []
+
+    def cdn_route(route):
+        fetched.append(route.request.url)
+        if cdn == "unreachable":
+            route.abort("internetdisconnected")
+        else:  # the CDN answers with the pinned file: SRI must accept it
+            route.fulfill(path=str(vendored(route.request.url)), headers={"Access-Control-Allow-Origin": "*"})
+
+    context.route("https://cdn.jsdelivr.net/**", cdn_route)
+    page = context.new_page()
+    problems = watch(page)
+    sign_in(page)
+    page.goto("/settings/llm")
+    page.select_option("#provider", "ollama")  # an HTMX swap: htmx came from the CDN or its copy
+    expect(page.locator("#provider-fields legend")).to_have_text("Ollama")
+    page.goto("/docs")
+    expect(page.locator(".swagger-ui .opblock-summary-path").first).to_be_visible(timeout=15000)
+    page.goto("/redoc")
+    expect(page.locator("#redoc")).to_contain_text("Settings of up to 100 users in one call", timeout=15000)
+    assert any("htmx.min.js" in url for url in fetched)
+    local = [p for p in problems if not p.startswith("console: Failed to find a valid digest")]
+    if cdn == "unreachable":
+        # Chromium reports the failed CDN fetch itself; nothing else may go wrong.
+        local = [p for p in local if "ERR_INTERNET_DISCONNECTED" not in p]
+    assert [p for p in local if "cdn.redoc.ly" not in p] == []
+    context.close()
