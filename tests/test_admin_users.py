@@ -17,7 +17,7 @@ def row_ids(html: str) -> list[str]:
 
 
 def names(html: str) -> list[str]:
-    return re.findall(r"<td data-label=\"User\"><div><strong>([^<]+)</strong>", html)
+    return re.findall(r"<td data-label=\"User\"><div><a href=\"[^\"]+\"><strong>([^<]+)</strong>", html)
 
 
 def add_users(app, count: int, **fields):

@@ -205,3 +205,52 @@ def test_stored_key_is_used_for_its_own_host_only(user, llm_server):
 def test_settings_pages_need_sign_in(client):
     assert client.get("/settings/llm").status_code == 302
     assert client.post("/settings/llm/test", data={"csrf_token": csrf_token(client)}).status_code == 302
+
+
+def test_switching_provider_keeps_the_other_providers_values(user, app):
+    post(user, "/settings/llm", {"provider": "openai", "openai_model": "gpt-4o-mini",
+                                 "openai_base_url": "https://llm.example.com/v1", "openai_max_token": "2048",
+                                 "openai_api_key": KEY, "function_calling": ""})
+    # The page now shows Ollama's fields only: OpenAI's are not in the submission.
+    response = post(user, "/settings/llm", {"provider": "ollama", "ollama_model": "qwen3", "function_calling": ""},
+                    headers=HX)
+    assert response.status_code == 200, errors(response)
+    [row] = rows(app)
+    assert (row["provider"], row["ollama_model"]) == ("ollama", "qwen3")
+    assert (row["openai_model"], row["openai_base_url"], row["openai_max_token"]) == (
+        "gpt-4o-mini", "https://llm.example.com/v1", 2048)
+    assert row["openai_api_key"]
+    # A field that is shown and left blank still means "inherit".
+    post(user, "/settings/llm", {"provider": "openai", "openai_model": "", "openai_base_url": "https://llm.example.com/v1",
+                                 "openai_max_token": "", "function_calling": ""})
+    [row] = rows(app)
+    assert row["openai_model"] is None and row["ollama_model"] == "qwen3"
+
+
+@pytest.mark.parametrize("field, provider", [("openai_base_url", "openai"), ("lmstudio_base_url", "lmstudio"),
+                                             ("ollama_endpoint", "ollama")])
+def test_every_address_field_follows_the_same_rules(user, app, field, provider):
+    for good in ("http://localhost:11434", "https://llm.example.com/v1", "localhost:1234", "gpu-box:8080/v1"):
+        response = post(user, "/settings/llm", {"provider": provider, field: good, "function_calling": ""},
+                        headers=HX)
+        assert response.status_code == 200, (good, errors(response))
+    for bad in ("localhost", "ftp://example.com", "http://", "not a url"):
+        response = post(user, "/settings/llm", {"provider": provider, field: bad, "function_calling": ""},
+                        headers=HX)
+        assert response.status_code == 422 and "Enter an address like" in errors(response)[field], bad
+
+
+def test_model_names_have_a_sensible_length_limit(user, app):
+    response = post(user, "/settings/llm", {"provider": "openai", "openai_model": "m" * 300, "function_calling": ""},
+                    headers=HX)
+    assert response.status_code == 422 and errors(response)["openai_model"] == "Use at most 100 characters."
+    assert rows(app) == []
+
+
+def test_the_page_shows_what_agents_receive_and_how_they_ask(user, app):
+    post(user, "/settings/llm", {"provider": "openai", "openai_model": "gpt-4o", "openai_api_key": KEY,
+                                 "function_calling": "true"})
+    page = user.get("/settings/llm").get_data(as_text=True)
+    assert 'curl -H "Authorization: Bearer $AGENTDESK_TOKEN" http://localhost/v1/users/github/alice-gh/llm-config' in page
+    assert "&#34;api_key&#34;: &#34;sk-proj-****...ABCD&#34;" in page and KEY not in page
+    assert "Testing…" in page  # Test connection's label while it runs

@@ -13,7 +13,7 @@ from webapp.accounts.service import mark_signed_in, new_user, require_admin
 from webapp.audit import service as audit
 from webapp.db.base import utcnow
 from webapp.db.orm import db
-from webapp.errors import Conflict, Forbidden
+from webapp.errors import Conflict, Forbidden, NotFound
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,37 @@ def preprovision(actor: User, platform: str, login: str, *, ip: str) -> User:
     audit.record("admin.identity.preprovision", ip=ip, actor=actor, target=f"{platform}:{login}")
     db.session.commit()
     return user
+
+
+def attach(actor: User | None, user: User, platform: str, login: str, *, ip: str) -> Identity:
+    """Admin (or the `users link` command, actor None): give an existing account a GitHub/GitLab
+    login without OAuth. It is reserved until the person signs in with it, which binds it to their
+    provider account (as for any pre-provisioned login)."""
+    if actor is not None:
+        require_admin(actor)
+    identity = reserve_login(user, platform, login)
+    db.session.flush()
+    audit.record("admin.identity.attach", ip=ip, actor=actor, actor_label=None if actor else "cli",
+                 target=identity.user_key, details={"user": str(user.id)})
+    db.session.commit()
+    return identity
+
+
+def detach(actor: User, user: User, platform: str, *, ip: str) -> None:
+    """Admin: remove a login from an account. Agents asking for it find no one from then on. Not the
+    account's last way to sign in: set a password or attach another login first."""
+    require_admin(actor)
+    identity = user.identity_for(platform)
+    if identity is None:
+        raise NotFound(_l("This user has no %(platform)s login.", platform=PLATFORM_NAMES.get(platform, platform)))
+    others = [i for i in user.identities if i is not identity and not i.provisioned_only]
+    if not user.password_hash and not others and not identity.provisioned_only:
+        raise Conflict(_l("This is the only way %(name)s signs in. Set a password or attach another login first.",
+                          name=user.label))
+    user.identities.remove(identity)
+    audit.record("admin.identity.detach", ip=ip, actor=actor, target=identity.user_key,
+                 details={"user": str(user.id)})
+    db.session.commit()
 
 
 def record_failed_sign_in(platform: str, reason: str, *, ip: str, error: str = "") -> None:

@@ -1,6 +1,8 @@
-"""Admin → Users: search, filter, paginate, activate, promote, pre-provision (HTMX)."""
+"""Admin → Users: search, filter, paginate, activate, promote, pre-provision (HTMX); one user's page."""
 
 from __future__ import annotations
+
+import json
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -8,6 +10,10 @@ from flask_login import current_user
 
 from webapp.accounts import identities, service
 from webapp.admin.forms import PreprovisionForm
+from webapp.audit import service as audit
+from webapp.audit.labels import action_label
+from webapp.llm_configs import agents
+from webapp.tokens import service as tokens
 from webapp.errors import DomainError
 from webapp.remote_addr import client_ip
 from webapp.web.access import admin_only
@@ -41,6 +47,77 @@ def users():
                                    args=request.args, query=kept_args("q", "active", "admin", "platform", "sort"),
                                    sort=filters.sort,
                                    form=PreprovisionForm(), renamed_admins=identities.admin_grants_renamed_away())
+
+
+@bp.get("/users/<uuid:user_id>")
+def user_page(user_id):
+    return _user_page(_get_user(user_id))
+
+
+def _pretty(document: dict | None) -> str | None:
+    return None if document is None else json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def _get_user(user_id):
+    try:
+        return service.get_user(user_id)
+    except DomainError:
+        abort(404)
+
+
+def _user_page(user, form: PreprovisionForm | None = None, status: int = 200):
+    """One person: logins (attach, detach), personal tokens, what agents receive, recent events."""
+    previews = [(identity, _pretty(agents.preview(identity.platform, identity.login))) for identity in user.identities]
+    return render_template(
+        "admin/user.html", user=user, form=form or PreprovisionForm(formdata=None),
+        tokens=tokens.personal_tokens_of(current_user, user), previews=previews,
+        events=audit.events_about(user.id, [identity.user_key for identity in user.identities]),
+        action_label=action_label), status
+
+
+@bp.post("/users/<uuid:user_id>/identities")
+def attach_identity(user_id):
+    user = _get_user(user_id)
+    form = PreprovisionForm()
+    if form.validate_on_submit():
+        try:
+            identity = identities.attach(current_user, user, form.platform.data, form.login.data, ip=client_ip())
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            flash(_("%(user_id)s is attached to %(name)s.", user_id=identity.user_key, name=user.label), "success")
+            return redirect(url_for(".user_page", user_id=user.id))
+    return _user_page(user, form, 422)
+
+
+@bp.post("/users/<uuid:user_id>/identities/<platform>/detach")
+def detach_identity(user_id, platform: str):
+    user = _get_user(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        identities.detach(current_user, user, platform, ip=client_ip())
+    except DomainError as error:
+        if error.status == 404:
+            abort(404)
+        flash(str(error.message), "error")
+    else:
+        flash(_("The %(platform)s login is detached.", platform={"github": "GitHub", "gitlab": "GitLab"}[platform]),
+              "success")
+    return redirect(url_for(".user_page", user_id=user.id))
+
+
+@bp.post("/users/<uuid:user_id>/tokens/<int:token_id>/revoke")
+def revoke_token(user_id, token_id: int):
+    user = _get_user(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    owned = {token.id for token in tokens.personal_tokens_of(current_user, user)}
+    if token_id not in owned:
+        abort(404)
+    tokens.revoke_token(current_user, token_id, ip=client_ip())
+    flash(_("Token revoked."), "success")
+    return redirect(url_for(".user_page", user_id=user.id))
 
 
 def _row_or_redirect(user, error: DomainError | None = None):

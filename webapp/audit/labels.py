@@ -16,6 +16,8 @@ ACTION_LABELS = {
     "auth.identity.claimed": _l("Claimed a reserved login"),
     "auth.identity.renamed": _l("Login renamed at the provider"),
     "admin.identity.preprovision": _l("Reserved a login"),
+    "admin.identity.attach": _l("Attached a login to a user"),
+    "admin.identity.detach": _l("Detached a login from a user"),
     "admin.user.create": _l("Created a user"),
     "admin.user.activate": _l("Reactivated a user"),
     "admin.user.deactivate": _l("Deactivated a user"),

@@ -163,3 +163,12 @@ def recent_agent_calls(targets: list[str], limit: int = 5) -> list[AuditEvent]:
     return list(db.session.scalars(
         select(AuditEvent).where(AuditEvent.target.in_(targets), AuditEvent.action.startswith("api."))
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit)))
+
+
+def events_about(user_id, targets: list[str], limit: int = 10) -> list[AuditEvent]:
+    """What a person did, and what was done to or asked of them (their logins as targets)."""
+    condition = AuditEvent.actor_user_id == user_id
+    if targets:
+        condition = or_(condition, AuditEvent.target.in_(targets))
+    return list(db.session.scalars(select(AuditEvent).where(condition)
+                                   .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit)))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from webapp.db.crypto import box, mask_secret
 from webapp.errors import Forbidden, NotFound
-from webapp.llm_configs import lookup
+from webapp.llm_configs import lookup, resolve
 from webapp.llm_configs.fields import PROVIDERS
 from webapp.principal import Principal
 
@@ -110,3 +111,17 @@ def read_many(principal: Principal, users: list[tuple[str, str]]) -> BatchResult
         else:
             found.append(_visible(principal, item))
     return BatchResult(found=found, not_found=not_found, distinct=len(seen))
+
+
+def preview(platform: str, login: str) -> dict | None:
+    """The answer a service token gets from GET /v1/users/{platform}/{login}/llm-config?mask_api_key=true
+    (spec 000), for showing people what their agents receive; None when agents get an error."""
+    found = lookup.find_one(platform, login)
+    if found is None or not found.active or found.values is None:
+        return None
+    secrets = box()
+    data = resolve.user_config_json(found.platform, found.login, found.values,
+                                    lambda secret: mask_secret(secrets.decrypt(secret)) if secret else "",
+                                    include_system_prompt=True, created_at=found.created_at,
+                                    updated_at=found.updated_at)
+    return {"status": "success", "data": data}

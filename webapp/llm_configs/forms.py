@@ -46,9 +46,12 @@ class LLMSettingsForm(DomainForm):
     ollama_max_token = StringField(LABELS["ollama_max_token"])
 
     def service_data(self) -> dict:
-        """Submitted values keyed by setting name, with function_calling as True/False/None."""
-        data = {name: getattr(self, name).data for name in LABELS if name != "openai_api_key"}
-        data["function_calling"] = {"true": True, "false": False}.get(self.function_calling.data)
+        """The submitted values keyed by setting name, with function_calling as True/False/None;
+        fields the page did not show (another provider's) are left out, so they keep their values."""
+        data = {name: getattr(self, name).data for name in LABELS
+                if name != "openai_api_key" and getattr(self, name).raw_data}
+        if "function_calling" in data:
+            data["function_calling"] = {"true": True, "false": False}.get(self.function_calling.data)
         return data
 
     def fill_from(self, own: dict) -> None:

@@ -26,11 +26,16 @@ class Limits:
     allow_private: bool  # loopback and private networks
 
 
-def openai_compatible_base(url: str) -> str:
-    """LM Studio is configured as "localhost:1234" (spec 000); the API lives under /v1."""
+def with_scheme(url: str) -> str:
+    """Addresses may be written without a scheme ("localhost:1234", as spec 000 shows LM Studio's):
+    those are plain http."""
     url = url.strip().rstrip("/")
-    if "://" not in url:
-        url = f"http://{url}"
+    return url if "://" in url else f"http://{url}"
+
+
+def openai_compatible_base(url: str) -> str:
+    """The OpenAI-compatible API (OpenAI, LM Studio) lives under /v1."""
+    url = with_scheme(url)
     return url if urlsplit(url).path.endswith("/v1") else f"{url}/v1"
 
 
@@ -43,7 +48,7 @@ def list_models(provider: str, address: str, api_key: str, limits: Limits) -> Pr
     if not address:
         return Probe(False, message=str(_l("Enter the address first.")))
     if provider == "ollama":
-        url, headers, key, field = f"{address.strip().rstrip('/')}/api/tags", {}, "models", "name"
+        url, headers, key, field = f"{with_scheme(address)}/api/tags", {}, "models", "name"
     else:
         url, key, field = f"{openai_compatible_base(address)}/models", "data", "id"
         headers = {"Authorization": f"Bearer {api_key or 'not-needed'}"}

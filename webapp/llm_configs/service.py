@@ -18,14 +18,17 @@ from webapp.llm_configs.fields import BY_NAME, FIELDS, KEY_HOST_FIELD, PROVIDERS
 from webapp.llm_configs.models import DEFAULT_SCOPE, LLMConfig, scope_key_for
 
 URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-HOST_PORT_RE = re.compile(r"^[A-Za-z0-9.-]+:\d{1,5}(/\S*)?$")  # LM Studio's "localhost:1234" (spec 000)
+# An address without a scheme ("localhost:1234", as spec 000 writes LM Studio's): every provider's
+# address field accepts it, and it means plain http.
+HOST_PORT_RE = re.compile(r"^[A-Za-z0-9.-]+:\d{1,5}(/\S*)?$")
 INT_RANGES = {
     "max_llm_process_num": (1, 100_000),
     "openai_max_token": (1, 10_000_000),
     "lmstudio_context_length": (1, 10_000_000),
     "ollama_max_token": (1, 10_000_000),
 }
-MAX_LENGTHS = {"system_prompt": 100_000, "openai_api_key": 500}
+MAX_LENGTHS = {"system_prompt": 100_000, "openai_api_key": 500, "openai_model": 100, "lmstudio_model": 100,
+               "ollama_model": 100, "openai_base_url": 300, "lmstudio_base_url": 300, "ollama_endpoint": 300}
 
 
 @dataclass(frozen=True)
@@ -112,17 +115,18 @@ def _clean(name: str, raw) -> object:
             raise ValidationFailed(_l("Enter a number from %(low)s to %(high)s.", low=low, high=high), field=name)
         return value
     value = str(raw).strip()
-    if len(value) > MAX_LENGTHS.get(name, 500):
-        raise ValidationFailed(_l("This is too long."), field=name)
-    host_port = name == "lmstudio_base_url" and HOST_PORT_RE.fullmatch(value)
-    if field.kind == "url" and not (URL_RE.fullmatch(value) or host_port):
-        raise ValidationFailed(_l("Enter a URL starting with http:// or https://."), field=name)
+    limit = MAX_LENGTHS.get(name, 500)
+    if len(value) > limit:
+        raise ValidationFailed(_l("Use at most %(limit)s characters.", limit=limit), field=name)
+    if field.kind == "url" and not (URL_RE.fullmatch(value) or HOST_PORT_RE.fullmatch(value)):
+        raise ValidationFailed(_l("Enter an address like http://localhost:11434 or localhost:1234."), field=name)
     return value
 
 
 def save(actor: User, scope: Scope, data: dict, *, new_api_key: str | None = None, clear_api_key: bool = False,
          share_key: bool | None = None, ip: str, audit_label: str | None = None) -> LLMConfig:
-    """Write the submitted fields (blank = inherit); raise ValidationFailed naming the field at fault.
+    """Write the submitted fields (blank = inherit; absent = unchanged); raise ValidationFailed naming
+    the field at fault.
 
     A new key is bound to the base URL in effect once saved; keeping a saved key while that URL
     changes (here, or by clearing it to inherit another) is refused: the key must be entered again.
@@ -131,7 +135,9 @@ def save(actor: User, scope: Scope, data: dict, *, new_api_key: str | None = Non
     _authorize(actor, scope)
     errors, cleaned = {}, {}
     new_api_key = (new_api_key or "").strip() or None
-    submitted = {name: data.get(name) for name in BY_NAME if BY_NAME[name].kind != "secret"}
+    # A field that was not submitted keeps its value: the page shows one provider's fields at a
+    # time, and switching provider must not wipe what was set for the others.
+    submitted = {name: data[name] for name in BY_NAME if BY_NAME[name].kind != "secret" and name in data}
     submitted["openai_api_key"] = new_api_key
     for name, raw in submitted.items():
         try:
@@ -142,7 +148,8 @@ def save(actor: User, scope: Scope, data: dict, *, new_api_key: str | None = Non
     row = load(scope) or LLMConfig(scope_key=scope.key, user_id=scope.user.id if scope.user else None)
     before = row_values(row) if row.id else {}
     default = None if scope.user is None else row_values(load(Scope(None)))
-    key_url = resolve.merge(cleaned, default)[0]["openai_base_url"]
+    after = {**{name: (before or {}).get(name) for name in BY_NAME if BY_NAME[name].kind != "secret"}, **cleaned}
+    key_url = resolve.merge(after, default)[0]["openai_base_url"]
     if (row.openai_api_key and new_api_key is None and not clear_api_key and "openai_base_url" not in errors
             and resolve.origin(row.openai_key_url) != resolve.origin(key_url)):
         errors["openai_api_key"] = _l("The address changed: enter the API key again (a saved key is only "

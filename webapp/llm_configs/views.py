@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.errors import DomainError
 from webapp.extensions import limiter
-from webapp.llm_configs import service
+from webapp.llm_configs import agents, service
 from webapp.llm_configs.fields import PROVIDERS, provider_fields
 from webapp.llm_configs.forms import LABELS, LLMSettingsForm
 from webapp.llm_configs.providers import Limits
@@ -32,8 +34,16 @@ def _render(scope: str, form: LLMSettingsForm, settings: service.SettingsView, s
             fragment: str = "llm_configs/_form.html", **extra):
     provider = form.provider.data or settings.values["provider"] or "openai"
     context = dict(form=form, settings=settings, scope=scope, provider=provider, labels=LABELS,
-                   fields=provider_fields(provider), **extra)
+                   fields=provider_fields(provider), previews=_previews(scope), **extra)
     return render_page_or_fragment("llm_configs/page.html", fragment, status, **context)
+
+
+def _previews(scope: str) -> list[tuple[object, str | None]]:
+    """For each of my logins, the JSON an agent with a service token receives (key masked)."""
+    if scope != "mine":
+        return []
+    return [(identity, None if (document := agents.preview(identity.platform, identity.login)) is None
+             else json.dumps(document, indent=2, ensure_ascii=False)) for identity in current_user.identities]
 
 
 def _filled_form(settings: service.SettingsView) -> LLMSettingsForm:

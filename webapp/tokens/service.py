@@ -114,6 +114,14 @@ def visible_tokens(actor: User, *, kind: str = "personal") -> list[ApiToken]:
     return list(db.session.scalars(query))
 
 
+def personal_tokens_of(actor: User, owner: User) -> list[ApiToken]:
+    """Admin: every personal token of one person, newest first."""
+    if not actor.is_admin:
+        raise NotFound(_l("No such user."))
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == owner.id, ApiToken.kind == "personal")
+                                   .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
 def expiring_tokens(owner: User, *, within: timedelta = timedelta(days=14)) -> list[ApiToken]:
     """The owner's active personal tokens that expire within `within`, soonest first."""
     now = utcnow()
