@@ -32,6 +32,7 @@ def populate(app):
     admin = make_user(app, "admin@example.com", github="admin-gh", admin=True)
     octo = make_user(app, "octo@example.com", github="octo", gitlab="octo-lab")
     make_user(app, "newcomer@example.com")
+    PAGES["user-page"] = f"/admin/users/{octo}"
     set_config(app, None, OPENAI, api_key=OPENAI_KEY)
     set_config(app, octo, {**OPENAI, "openai_model": "gpt-4o-mini"})
     _, raw = make_token(app)
