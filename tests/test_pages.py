@@ -202,6 +202,7 @@ def test_pages_work_with_and_without_the_cdn(browser, live_server_factory, cdn):
     page = context.new_page()
     problems = watch(page)
     sign_in(page)
+    expect(page.locator("#activity-chart")).to_have_attribute("data-drawn", "1")  # Chart.js ran
     page.goto("/settings/llm")
     page.select_option("#provider", "ollama")  # an HTMX swap: htmx came from the CDN or its copy
     expect(page.locator("#provider-fields legend")).to_have_text("Ollama")

@@ -4,7 +4,7 @@ import base64
 import hashlib
 import re
 
-from tests.api_helpers import bearer, make_token, make_user
+from tests.api_helpers import OPENAI, bearer, make_token, make_user, set_config
 from tests.conftest import ROOT, csrf_token, post, register
 from webapp.accounts.models import User
 from webapp.db.orm import db
@@ -91,3 +91,28 @@ def test_destructive_admin_actions_ask_for_confirmation(admin_client, app):
     page = admin_client.get("/admin/users").get_data(as_text=True)
     for question in ("Deactivate bob?", "Make bob an administrator?"):
         assert f'hx-confirm="{question}' in page
+
+
+def test_admin_home_charts_the_last_seven_days(admin_client, app):
+    _, raw = make_token(app)
+    make_user(app, "octo@example.com", github="octo")
+    set_config(app, None, OPENAI)
+    agent = app.test_client()
+    for login in ("octo", "octo", "nobody"):
+        agent.get(f"/v1/users/github/{login}/llm-config", headers=bearer(raw))
+    page = admin_client.get("/").get_data(as_text=True)
+    chart = re.search(r'data-chart="([^"]+)"', page).group(1).replace("&#34;", '"')
+    import json
+
+    data = json.loads(chart)
+    assert len(data["days"]) == 7 and data["calls"][-1] == 3 and data["errors"][-1] == 1
+    assert sum(data["calls"][:-1]) == 0 and data["users"][-1] == 2
+    assert "cdn.jsdelivr.net" not in page and "/static/vendor/chart.umd.min.js" in page  # ASSET_MODE=local here
+
+
+def test_members_home_has_no_instance_chart(client, app):
+    register(client, "admin@example.com", "admin")
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client)})
+    register(client, "bob@example.com", "bob")
+    page = client.get("/").get_data(as_text=True)
+    assert "activity-chart" not in page and "chart.umd.min.js" not in page

@@ -12,7 +12,7 @@ import time as time_module
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import case, func, insert, or_, select
 
 from webapp.audit.models import AuditEvent
 from webapp.db.base import utcnow
@@ -172,3 +172,24 @@ def events_about(user_id, targets: list[str], limit: int = 10) -> list[AuditEven
         condition = or_(condition, AuditEvent.target.in_(targets))
     return list(db.session.scalars(select(AuditEvent).where(condition)
                                    .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit)))
+
+
+def day_starts(days: int) -> list[datetime]:
+    """Midnight UTC of each of the last `days` days, oldest first, and of tomorrow (the end)."""
+    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return [today - timedelta(days=days - 1 - n) for n in range(days + 1)]
+
+
+def api_calls_by_day(days: int = 7) -> list[tuple[date, int, int]]:
+    """(day, agent API calls, of which failed) for the last `days` UTC days, oldest first: one
+    statement of conditional counts over the created_at index, the same on every database."""
+    starts = day_starts(days)
+    is_api = AuditEvent.action.startswith("api.")
+    failed = AuditEvent.outcome == "failure"
+    columns = []
+    for start, end in zip(starts, starts[1:]):
+        in_day = (AuditEvent.created_at >= start) & (AuditEvent.created_at < end)
+        columns.append(func.coalesce(func.sum(case((in_day, 1), else_=0)), 0))
+        columns.append(func.coalesce(func.sum(case((in_day & failed, 1), else_=0)), 0))
+    row = db.session.execute(select(*columns).where(is_api, AuditEvent.created_at >= starts[0])).one()
+    return [(start.date(), int(row[2 * n]), int(row[2 * n + 1])) for n, start in enumerate(starts[:-1])]

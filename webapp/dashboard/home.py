@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from webapp.accounts import service as accounts
 from webapp.accounts.models import User
 from webapp.audit import service as audit
 from webapp.llm_configs import service as llm
@@ -12,6 +13,27 @@ from webapp.tokens import service as tokens
 
 # How the person's settings look to an agent.
 COMPLETE, INHERITING, MISSING_KEY, MISSING_PROVIDER = "complete", "inheriting", "missing_key", "missing_provider"
+
+
+@dataclass(frozen=True)
+class Activity:
+    """The admin's week: agent calls, failures and accounts per UTC day."""
+
+    days: list[str]  # ISO dates, oldest first
+    calls: list[int]
+    errors: list[int]
+    users: list[int]  # accounts at the end of each day
+
+    @property
+    def chart(self) -> dict:
+        return {"days": self.days, "calls": self.calls, "errors": self.errors, "users": self.users}
+
+
+def activity(days: int = 7) -> Activity:
+    counts = audit.api_calls_by_day(days)
+    ends = audit.day_starts(days)[1:]
+    return Activity(days=[day.isoformat() for day, _, _ in counts], calls=[calls for _, calls, _ in counts],
+                    errors=[errors for _, _, errors in counts], users=accounts.users_by_day(ends))
 
 
 @dataclass(frozen=True)
