@@ -89,6 +89,7 @@ def test_admin_finds_and_deactivates_a_user_without_a_reload(page, live_app, req
                                    "--username", name]).exit_code == 0
     page.click("summary:has-text('Admin')")
     page.click(".menu-panel >> text=Users")
+    page.wait_for_load_state("load")  # HTMX is wired up by then; a person is never faster
     expect(page.locator("#users-table .count")).to_have_text("4 users")
     page.evaluate("window.__noReload = true")
     page.fill("#q", "bob")
@@ -150,6 +151,7 @@ def test_language_switch(page, request):
 def test_llm_settings_page_in_the_browser(page, live_app, llm_server, request):
     register_in_browser(page, "admin@example.com", "admin")
     page.click("nav >> text=LLM settings")
+    page.wait_for_load_state("load")
     expect(page.locator("h1")).to_have_text("My LLM settings")
     page.select_option("#provider", "ollama")
     expect(page.locator("#provider-fields legend")).to_have_text("Ollama")
@@ -172,6 +174,7 @@ def test_llm_settings_page_in_the_browser(page, live_app, llm_server, request):
     expect(page.locator("#probe")).to_contain_text("gpt-4o-mini")
     shot(page, "llm-settings", request)
     page.click("nav >> text=My tokens")
+    page.wait_for_load_state("load")
     page.fill("#name", "laptop")
     page.click("text=Create token")
     expect(page.locator("#new-token")).to_contain_text("adk_pat_")

@@ -217,3 +217,98 @@ def test_pages_work_with_and_without_the_cdn(browser, live_server_factory, cdn):
         local = [p for p in local if "ERR_INTERNET_DISCONNECTED" not in p]
     assert [p for p in local if "cdn.redoc.ly" not in p] == []
     context.close()
+
+
+def settled(page, action) -> None:
+    """Do something that makes an HTMX request, and wait until its answer has been swapped in and
+    settled: HTMX wires up new content only then (a person is never that fast; a test is)."""
+    page.evaluate("window.__settled = false; document.body.addEventListener('htmx:afterSettle', "
+                  "() => { window.__settled = true; }, {once: true})")
+    action()
+    page.wait_for_function("() => window.__settled === true")
+
+
+def test_newcomers_walkthrough_on_a_phone_without_internet(browser, live_server_factory, llm_server):
+    """Sign up, settings for each provider, a token, the users page, the audit export: at 390 px,
+    with the default ASSET_MODE=cdn and the CDN unreachable."""
+    server = live_server_factory(ASSET_MODE="cdn")
+    context = browser.new_context(locale="en-US", base_url=server.url, viewport=VIEWPORTS["phone"],
+                                  accept_downloads=True)
+    context.route("https://cdn.jsdelivr.net/**", lambda route: route.abort("internetdisconnected"))
+    page = context.new_page()
+    problems = watch(page)
+    page.goto("/")
+    expect(page.locator("h1")).to_have_text("Set up AgentDesk")
+    page.fill("#email", "admin@example.com")
+    page.fill("#username", "admin")
+    page.fill("#password", PASSWORD)
+    page.fill("#confirm", PASSWORD)
+    page.click("button[type=submit].btn-primary")
+    expect(page.locator("h1")).to_have_text("Home")
+    page.click(".nav-toggle")
+    page.click("#site-nav >> text=LLM settings")
+    page.wait_for_load_state("load")  # a person cannot change the select before the page has loaded
+    for provider, legend, field, value in (("lmstudio", "LM Studio", "#lmstudio_base_url", "localhost:1234"),
+                                           ("ollama", "Ollama", "#ollama_endpoint", "localhost:11434"),
+                                           ("openai", "OpenAI", "#openai_base_url", f"{llm_server.url}/v1")):
+        settled(page, lambda: page.select_option("#provider", provider))
+        expect(page.locator("#provider-fields legend")).to_have_text(legend)
+        page.fill(field, value)
+        settled(page, lambda: page.click("#llm-form button.btn-primary"))
+        expect(page.locator("#llm-form .flash-success")).to_contain_text("Settings saved.")
+    page.fill("#openai_api_key", llm_server.api_key)
+    settled(page, lambda: page.click("#llm-form button.btn-primary"))
+    expect(page.locator(".keyline code")).to_have_text("sk-test-****...0000")
+    page.click("text=Test connection")
+    expect(page.locator("#probe")).to_contain_text("2 models available")
+    assert layout_problems(page) == []
+    page.click(".nav-toggle")
+    page.click("#site-nav >> text=My tokens")
+    page.fill("#name", "phone")
+    page.click("text=Create token")
+    expect(page.locator("#new-token")).to_contain_text("adk_pat_")
+    page.click(".nav-toggle")
+    page.click("summary:has-text('Admin')")
+    page.click("#site-nav .menu-panel >> text=Users")
+    expect(page.locator("h1")).to_have_text("Users")
+    assert layout_problems(page) == []
+    page.click(".nav-toggle")
+    page.click("summary:has-text('Admin')")
+    page.click("#site-nav .menu-panel >> text=Audit log")
+    page.wait_for_load_state("load")
+    page.select_option("select[name=outcome]", "success")
+    expect(page.locator("#export-csv")).to_have_attribute("href", "/admin/audit/export.csv?outcome=success")
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    csv_text = Path(download.value.path()).read_text()
+    assert csv_text.startswith("created_at,action") and "token.create" in csv_text and ",failure," not in csv_text
+    page.screenshot(path=str(SHOTS / "walkthrough-phone-offline.png"), full_page=True)
+    assert [p for p in problems if "ERR_INTERNET_DISCONNECTED" not in p] == []
+    context.close()
+
+
+def test_keyboard_reaches_the_menus_and_the_dialog(browser, live_server_factory):
+    server = live_server_factory()
+    make_user(server.app, "admin@example.com", admin=True)
+    make_user(server.app, "bob@example.com")
+    context = browser.new_context(locale="en-US", base_url=server.url, viewport=VIEWPORTS["desktop"])
+    page = context.new_page()
+    sign_in(page)
+    page.keyboard.press("Tab")
+    expect(page.locator(".skip-link")).to_be_focused()
+    page.locator(".admin-menu summary").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".admin-menu .menu-panel")).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.locator(".admin-menu .menu-panel a").first).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator(".admin-menu .menu-panel")).to_be_hidden()
+    page.goto("/admin/users")
+    page.locator("tr", has_text="bob@example.com").locator("button", has_text="Deactivate").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#confirm-dialog")).to_be_visible()
+    page.keyboard.press("Tab")  # from Cancel to the confirming button
+    expect(page.locator("#confirm-ok")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("tr", has_text="bob@example.com").locator(".badge-off")).to_have_text("Deactivated")
+    context.close()
