@@ -134,15 +134,23 @@ def test_phone_menu_opens_and_the_admin_group_is_inside(browser, live_server_fac
     context.close()
 
 
-def test_deactivating_asks_first_in_a_dialog(browser, live_server_factory):
+@pytest.fixture
+def admin_page(browser, live_server_factory):
+    """An admin signed in at desktop width, in English, on an instance with one more user: bob."""
     server = live_server_factory()
     make_user(server.app, "admin@example.com", admin=True)
     make_user(server.app, "bob@example.com")
     context = browser.new_context(locale="en-US", base_url=server.url, viewport=VIEWPORTS["desktop"])
     page = context.new_page()
-    problems = watch(page)
-    page.on("dialog", lambda dialog: problems.append(f"native dialog: {dialog.message}"))
+    page.problems = watch(page)
     sign_in(page)
+    yield page
+    context.close()
+
+
+def test_deactivating_asks_first_in_a_dialog(admin_page):
+    page, problems = admin_page, admin_page.problems
+    page.on("dialog", lambda dialog: problems.append(f"native dialog: {dialog.message}"))
     page.goto("/admin/users")
     row = page.locator("tr", has_text="bob@example.com")
     row.locator("button", has_text="Deactivate").click()
@@ -156,7 +164,6 @@ def test_deactivating_asks_first_in_a_dialog(browser, live_server_factory):
     dialog.locator("#confirm-ok").click()
     expect(row.locator(".badge-off")).to_have_text("Deactivated")
     assert problems == []
-    context.close()
 
 
 def test_theme_choice_is_kept_on_the_account(browser, live_server_factory):
@@ -287,13 +294,8 @@ def test_newcomers_walkthrough_on_a_phone_without_internet(browser, live_server_
     context.close()
 
 
-def test_keyboard_reaches_the_menus_and_the_dialog(browser, live_server_factory):
-    server = live_server_factory()
-    make_user(server.app, "admin@example.com", admin=True)
-    make_user(server.app, "bob@example.com")
-    context = browser.new_context(locale="en-US", base_url=server.url, viewport=VIEWPORTS["desktop"])
-    page = context.new_page()
-    sign_in(page)
+def test_keyboard_reaches_the_menus_and_the_dialog(admin_page):
+    page = admin_page
     page.keyboard.press("Tab")
     expect(page.locator(".skip-link")).to_be_focused()
     page.locator(".admin-menu summary").focus()
@@ -311,4 +313,3 @@ def test_keyboard_reaches_the_menus_and_the_dialog(browser, live_server_factory)
     expect(page.locator("#confirm-ok")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("tr", has_text="bob@example.com").locator(".badge-off")).to_have_text("Deactivated")
-    context.close()

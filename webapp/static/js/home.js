@@ -8,12 +8,14 @@
     canvas.dataset.drawn = "1";
     var data = JSON.parse(canvas.dataset.chart);
     var labels = JSON.parse(canvas.dataset.labels);
-    var css = getComputedStyle(document.documentElement);
-    var color = function (name) { return css.getPropertyValue(name).trim(); };
+    // The theme's colours are light-dark() pairs: let the browser resolve one for the canvas.
+    var probe = document.createElement("span");
+    canvas.parentNode.appendChild(probe);
+    var color = function (name) { probe.style.color = "var(" + name + ")"; return getComputedStyle(probe).color; };
     var days = data.days.map(function (day) {
       return new Date(day + "T00:00:00Z").toLocaleDateString(document.documentElement.lang, { month: "numeric", day: "numeric", timeZone: "UTC" });
     });
-    new window.Chart(canvas, {
+    var options = {
       data: {
         labels: days,
         datasets: [
@@ -32,7 +34,9 @@
         },
         plugins: { legend: { labels: { color: color("--ink") } } }
       }
-    });
+    };
+    probe.remove();
+    new window.Chart(canvas, options);
   }
   draw();
   document.addEventListener("agentdesk:asset", draw);
