@@ -195,7 +195,8 @@ def main() -> int:
     for topology in (["sqlite", "postgres"] if args.topology == "both" else [args.topology]):
         workdir = Path(tempfile.mkdtemp(prefix="agentdesk-bench-"))
         env = {"APP_ENV": "production", "SECRET_KEY": Fernet.generate_key().decode() * 2,
-               "ENCRYPTION_KEYS": Fernet.generate_key().decode(), "LOG_LEVEL": "WARNING", "BENCH_PATH": PATH,
+               "ENCRYPTION_KEYS": Fernet.generate_key().decode(), "LOG_LEVEL": "WARNING",
+               "JWT_SIGNING_KEYS": "bench:" + Fernet.generate_key().decode(), "BENCH_PATH": PATH,
                "METRICS_TOKEN": "bench-metrics-token-not-scraped-here",
                "DB_WRITER_SPILL_PATH": str(workdir / "spill.jsonl")}
         servers = []

@@ -97,7 +97,8 @@ def main() -> int:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     workdir = Path(tempfile.mkdtemp(prefix="agentdesk-serving-"))
     env = {"APP_ENV": "production", "SECRET_KEY": Fernet.generate_key().decode() * 2,
-           "ENCRYPTION_KEYS": Fernet.generate_key().decode(), "DATABASE_URL": f"sqlite:///{workdir}/bench.db",
+           "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+           "JWT_SIGNING_KEYS": "bench:" + Fernet.generate_key().decode(), "DATABASE_URL": f"sqlite:///{workdir}/bench.db",
            "RATELIMIT_STORAGE_URI": "memory://", "LOG_LEVEL": "WARNING", "BENCH_PATH": PATH,
            "METRICS_TOKEN": "bench-metrics-token-not-scraped-here", "DB_WRITER_SPILL_PATH": str(workdir / "spill")}
     results, ok = {}, True

@@ -79,7 +79,7 @@ def test_unreachable_redis_gives_503_not_500_and_sign_in_still_works(app_env):
 
 def test_memory_storage_is_refused_for_several_production_workers(tmp_path):
     env = {"APP_ENV": "production", "SECRET_KEY": "Kq3-vR8zL1pW9xN4tY6bM2cH7jF0dS5a", "ENCRYPTION_KEYS": "k",
-           "WEB_CONCURRENCY": "4", "METRICS_PUBLIC": "true"}
+           "JWT_SIGNING_KEYS": "k1:" + "j" * 40, "WEB_CONCURRENCY": "4", "METRICS_PUBLIC": "true"}
     with pytest.raises(ConfigError, match="several workers"):
         load(tmp_path, env=env)
     assert load(tmp_path, env={**env, "RATELIMIT_STORAGE_URI": "redis://r:6379/0"})["RATELIMIT_STORAGE_URI"]

@@ -184,7 +184,8 @@ def test_a_login_with_a_trailing_newline_is_an_invalid_username(app, client):
 
 # --- Production settings refuse what is unsafe -------------------------------------------------
 
-PRODUCTION = {"APP_ENV": "production", "ENCRYPTION_KEYS": "k", "METRICS_TOKEN": "m" * 32}
+PRODUCTION = {"APP_ENV": "production", "ENCRYPTION_KEYS": "k", "METRICS_TOKEN": "m" * 32,
+              "JWT_SIGNING_KEYS": "k1:" + "j" * 40}
 
 
 @pytest.mark.parametrize("weak", ["x" * 32, "ab" * 20, "0123456789" * 4])

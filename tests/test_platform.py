@@ -98,7 +98,8 @@ def test_session_cookie_flags(client):
 
 
 def test_production_cookies_are_secure_and_a_secret_is_required(tmp_path):
-    env = {"APP_ENV": "production", "SECRET_KEY": SECRET, "ENCRYPTION_KEYS": ENCRYPTION_KEY, "METRICS_TOKEN": "m" * 32}
+    env = {"APP_ENV": "production", "SECRET_KEY": SECRET, "ENCRYPTION_KEYS": ENCRYPTION_KEY, "METRICS_TOKEN": "m" * 32,
+           "JWT_SIGNING_KEYS": "2026-11:" + "j" * 40}
     config = config_module.load(tmp_path, env=env)
     assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
     with pytest.raises(ConfigError, match="SECRET_KEY must be set"):
@@ -107,6 +108,10 @@ def test_production_cookies_are_secure_and_a_secret_is_required(tmp_path):
         config_module.load(tmp_path, env={**env, "SECRET_KEY": "change-me"})
     with pytest.raises(ConfigError, match="ENCRYPTION_KEYS"):
         config_module.load(tmp_path, env={"APP_ENV": "production", "SECRET_KEY": SECRET})
+    with pytest.raises(ConfigError, match="JWT_SIGNING_KEYS must be set"):
+        config_module.load(tmp_path, env={key: value for key, value in env.items() if key != "JWT_SIGNING_KEYS"})
+    with pytest.raises(ConfigError, match="at least 32 characters"):
+        config_module.load(tmp_path, env={**env, "JWT_SIGNING_KEYS": "k1:short"})
 
 
 def test_development_generates_and_keeps_its_secrets_in_instance(tmp_path):

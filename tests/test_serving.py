@@ -126,7 +126,7 @@ def test_the_image_boot_script_starts_alone_in_production(tmp_path):
     port = free_port()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "APP_ENV": "production",
            "SECRET_KEY": secrets.token_urlsafe(48), "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-           "METRICS_TOKEN": secrets.token_urlsafe(24), "DATABASE_URL": f"sqlite:///{tmp_path}/agentdesk.db",
+           "JWT_SIGNING_KEYS": f"k1:{secrets.token_urlsafe(48)}", "METRICS_TOKEN": secrets.token_urlsafe(24), "DATABASE_URL": f"sqlite:///{tmp_path}/agentdesk.db",
            "PORT": str(port), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
     env.pop("RATELIMIT_STORAGE_URI", None)
     process = subprocess.Popen(["sh", "docker/boot.sh"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,

@@ -53,6 +53,22 @@ def _instance_secret(instance_path: Path, name: str, generate) -> str:
     return value
 
 
+def parse_jwt_keys(raw: str) -> list[tuple[str, str]]:
+    """JWT_SIGNING_KEYS: "KID:SECRET,KID:SECRET", the first signs, every one verifies (rotation:
+    put the new key first, keep the old one until the last token it signed has expired)."""
+    keys = []
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        kid, _, secret = entry.partition(":")
+        if not kid or len(secret) < 32:
+            raise ConfigError("JWT_SIGNING_KEYS: each entry is KID:SECRET with a secret of at least 32 characters")
+        keys.append((kid, secret))
+    if not keys:
+        raise ConfigError("JWT_SIGNING_KEYS names no key")
+    return keys
+
+
 def normalize_database_url(url: str) -> str:
     """Use the psycopg 3 driver for any PostgreSQL URL, whatever scheme it was given with."""
     for prefix in ("postgres://", "postgresql://"):
@@ -121,6 +137,14 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
             raise ConfigError("ENCRYPTION_KEYS must be set in production (comma-separated Fernet keys, newest first)")
         encryption_keys = _instance_secret(instance_path, "encryption_keys", lambda: Fernet.generate_key().decode())
 
+    jwt_keys = env.get("JWT_SIGNING_KEYS", "")
+    if not jwt_keys:
+        if production:
+            raise ConfigError("JWT_SIGNING_KEYS must be set in production: KID:SECRET pairs, comma-separated, the "
+                              f"signing one first (a secret of at least 32 random characters: {GENERATE_SECRET})")
+        jwt_keys = _instance_secret(instance_path, "jwt_signing_keys",
+                                    lambda: f"dev{secrets.randbelow(10**6):06d}:{secrets.token_urlsafe(48)}")
+
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / DEFAULT_SQLITE_NAME}"
 
     github_base = env.get("GITHUB_BASE_URL", "https://github.com").rstrip("/")
@@ -150,6 +174,9 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         "APP_ENV": app_env,
         "SECRET_KEY": secret_key,
         "ENCRYPTION_KEYS": [k.strip() for k in encryption_keys.split(",") if k.strip()],
+        "JWT_SIGNING_KEYS": parse_jwt_keys(jwt_keys),
+        "JWT_ACCESS_SECONDS": int(env.get("JWT_ACCESS_SECONDS", "1800")),  # specs 001/002: 30 minutes
+        "JWT_REFRESH_SECONDS": int(env.get("JWT_REFRESH_SECONDS", str(7 * 24 * 3600))),  # 7 days
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
         # A ping before each checkout guards against dropped server connections; SQLite has none to drop.
         # SQLite: how long a statement waits for another writer's lock (then the request gets a 503).

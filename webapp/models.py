@@ -4,3 +4,4 @@ from webapp.accounts.models import Identity, Tenant, User  # noqa: F401
 from webapp.audit.models import AuditEvent  # noqa: F401
 from webapp.llm_configs.models import LLMConfig  # noqa: F401
 from webapp.tokens.models import ApiToken  # noqa: F401
+from webapp.access_tokens.models import RefreshToken  # noqa: F401

@@ -12,6 +12,8 @@ ACTION_LABELS = {
     "auth.register": _l("Created an account"),
     "auth.password.change": _l("Changed password"),
     "auth.sessions.revoke": _l("Signed out everywhere"),
+    "auth.token.issue": _l("API client signed in"),
+    "auth.token.refresh": _l("API client renewed its sign-in"),
     "auth.identity.linked": _l("Linked a GitHub/GitLab login"),
     "auth.identity.claimed": _l("Claimed a reserved login"),
     "auth.identity.renamed": _l("Login renamed at the provider"),
