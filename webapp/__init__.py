@@ -22,6 +22,7 @@ from webapp.accounts.oauth import bp as oauth_bp
 from webapp.accounts.views import bp as auth_bp
 from webapp.accounts.views import first_visit_or_sign_in
 from webapp.admin.views import bp as admin_bp
+from webapp.api import auth as api_auth
 from webapp.api.docs import bp as api_docs_bp
 from webapp.api.llm import bp as api_llm_bp
 from webapp.api.operations import bp as operations_bp
@@ -49,7 +50,7 @@ from webapp.web.i18n import ago, select_locale
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 BLUEPRINTS = (auth_bp, oauth_bp, dashboard_bp, admin_bp, audit_bp, llm_settings_bp, tokens_bp, api_docs_bp,
-              operations_bp, metrics_bp, api_llm_bp)
+              operations_bp, metrics_bp, api_llm_bp, api_auth.public, api_auth.signed_in)
 
 
 class AgentDesk(Flask):

@@ -98,6 +98,23 @@ def register_local(*, email: str, username: str, password: str, tenant_name: str
     return user
 
 
+def register_via_api(*, email: str, username: str, password: str, tenant_name: str | None,
+                     tenant_domain: str | None, ip: str) -> User:
+    """Spec 001's POST /api/v1/auth/register: a local account, its organisation's domain if given."""
+    domain = (tenant_domain or "").strip().lower() or None
+    if domain and db.session.scalar(select(Tenant.id).where(Tenant.domain == domain)):
+        raise Conflict(_l("This domain belongs to another organisation."), field="tenant_domain")
+    user = register_local(email=email, username=username, password=password, tenant_name=tenant_name, ip=ip)
+    if domain:
+        user.tenant.domain = domain
+        db.session.commit()
+    return user
+
+
+def find_user(user_id) -> User | None:
+    return db.session.get(User, user_id) if user_id else None
+
+
 def authenticate(*, login: str, password: str, ip: str) -> User:
     """Check an e-mail-or-username and password; audit either way."""
     login = (login or "").strip()

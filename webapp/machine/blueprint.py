@@ -45,8 +45,8 @@ class MachineBlueprint(Blueprint):
     """
 
     def __init__(self, name: str, import_name: str, *, family: Family, credentials: list[Credential],
-                 rate_limits: str | None = None, audit: bool = True, max_content_length: int | None = None,
-                 **options):
+                 rate_limits: str | None = None, anonymous_limits: str | None = None, audit: bool = True,
+                 max_content_length: int | None = None, **options):
         super().__init__(name, import_name, **options)
         if not credentials:
             raise ValueError(f"{name}: name its credentials (PUBLIC for an open blueprint)")
@@ -54,6 +54,8 @@ class MachineBlueprint(Blueprint):
         self.credentials = tuple(credentials)
         self.authenticated = not all(c.public for c in self.credentials)
         self.rate_limits = rate_limits
+        # Config key of the limits for callers without a credential, counted per address (sign-in).
+        self.anonymous_limits = anonymous_limits
         self.audit = audit
         self.max_content_length = max_content_length
         csrf.exempt(self)  # no cookies, hence no CSRF: a credential travels in a header
@@ -103,6 +105,11 @@ class MachineBlueprint(Blueprint):
                 if not outcome.allowed:
                     raise _too_many(outcome)
                 call.rate_headers = outcome.headers()
+            elif self.anonymous_limits and principal.anonymous:
+                outcome = self._windows(self.anonymous_limits, f"api-anonymous/{self.anonymous_limits}").hit(client_ip())
+                if not outcome.allowed:
+                    raise _too_many(outcome)
+                call.rate_headers = outcome.headers()
         except STORAGE_ERRORS as error:
             current_app.logger.error("rate-limit storage unavailable: %s", error.__class__.__name__)
             raise Unavailable("The rate-limit store is unreachable; try again shortly.") from None
@@ -130,20 +137,24 @@ class MachineBlueprint(Blueprint):
             if not outcome.allowed:
                 raise _too_many(outcome)
 
-    def _limits(self) -> tuple[FixedWindows, FixedWindows]:
-        """(per caller, per address for bad credentials), built once per app on its storage."""
-        key = f"agentdesk.limits.{self.rate_limits}"
-        cached = current_app.extensions.get(key)
-        if cached is None:
-            config = current_app.config
+    @staticmethod
+    def _windows(config_key: str, prefix: str) -> FixedWindows:
+        """The limits a config key names ("60/minute;1000/hour"), on the app's counters, built once
+        per app; `prefix` starts their storage keys."""
+        key = f"agentdesk.limits.{prefix}.{config_key}"
+        windows = current_app.extensions.get(key)
+        if windows is None:
             counters = current_app.extensions.get("agentdesk.counters")
             if counters is None:
-                counters = current_app.extensions["agentdesk.counters"] = counters_for(config["RATELIMIT_STORAGE_URI"])
-            cached = current_app.extensions[key] = (
-                FixedWindows(counters, config[self.rate_limits], f"api/{self.rate_limits}"),
-                FixedWindows(counters, config["API_INVALID_TOKEN_LIMIT"], "api-bad-credential"),
-            )
-        return cached
+                counters = current_app.extensions["agentdesk.counters"] = counters_for(
+                    current_app.config["RATELIMIT_STORAGE_URI"])
+            windows = current_app.extensions[key] = FixedWindows(counters, current_app.config[config_key], prefix)
+        return windows
+
+    def _limits(self) -> tuple[FixedWindows, FixedWindows]:
+        """(per caller, per address for bad credentials)."""
+        return (self._windows(self.rate_limits, f"api/{self.rate_limits}"),
+                self._windows("API_INVALID_TOKEN_LIMIT", "api-bad-credential"))
 
     def _finish(self, response):
         # Taken off g first: if Flask runs the hooks again (an error after this one), it is not counted twice.

@@ -38,6 +38,8 @@ class Operation:
     errors: dict[int, str] = field(default_factory=dict)  # status -> the spec codes it may carry, and why
     head: Head | None = None
     tags: tuple[str, ...] = ()  # default: the family's title
+    # other families whose envelope the view may answer in (use_family), besides its blueprint's
+    also_families: tuple = ()
     # view args -> the one-row lookup the view will make, sent together with the credential's
     prefetch: Callable[[dict], tuple] | None = None
 

@@ -80,7 +80,7 @@ class _Builder:
 
     def add(self, app, rule, blueprint, op: Operation, scopes) -> None:
         path = _VARIABLE.sub(r"{\1}", rule.rule)
-        limited = bool(blueprint.rate_limits)
+        limited = bool(blueprint.rate_limits or blueprint.anonymous_limits)
         closed = [c for c in blueprint.credentials if not c.open_in(app)]
         errors: dict[int, list[str]] = {}
         if closed:
@@ -93,7 +93,9 @@ class _Builder:
             errors.setdefault(429, []).append(PLATFORM_ERRORS[429])
             errors.setdefault(503, []).append(PLATFORM_ERRORS[503])
         family = blueprint.family
-        self.models.add(family.error_model)
+        error_models = [family.error_model, *(other.error_model for other in op.also_families)]
+        self.models.update(error_models)
+        error_schema = _ref(family.error_model) if len(error_models) == 1 else {"oneOf": [_ref(m) for m in error_models]}
         security = [{c.scheme_name: []} for c in closed]
         if security and len(closed) < len(blueprint.credentials):
             security.append({})  # the credential is optional
@@ -110,7 +112,7 @@ class _Builder:
                          "responses": {str(status): self.reply(reply, rate) for status, reply in op.responses.items()}}
             for status, texts in sorted(errors.items()):
                 answer = {"description": "; ".join(texts),
-                          "content": {"application/json": {"schema": _ref(family.error_model)}}}
+                          "content": {"application/json": {"schema": error_schema}}}
                 if rate and status != 401:
                     answer["headers"] = rate
                 operation["responses"][str(status)] = answer
