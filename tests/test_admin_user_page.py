@@ -101,3 +101,16 @@ def test_cli_links_a_login_to_an_existing_account(app):
     assert both.exit_code != 0 and "exactly one" in both.output
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Identity)) == 1
+
+
+def test_a_login_holding_an_admin_users_grant_is_not_detached(admin_client, app):
+    """Its binding is what stops the next owner of a renamed login from claiming ADMIN_USERS."""
+    alice = make_user(app, "alice@example.com", github="alice")
+    with app.app_context():
+        identity = db.session.scalar(db.select(Identity).where(Identity.login == "alice"))
+        identity.provider_user_id, identity.admin_grant = "1001", "github:alice"
+        db.session.commit()
+    response = post(admin_client, f"/admin/users/{alice}/identities/github/detach")
+    assert response.status_code == 302
+    assert "holds the ADMIN_USERS entry github:alice" in admin_client.get(f"/admin/users/{alice}").get_data(as_text=True)
+    assert identities_of(app, alice) == ["github:alice"]

@@ -90,3 +90,21 @@ def test_registration_closed_is_closed_here_too(app_env, live_server_factory):
     client = live_server_factory(REGISTRATION_OPEN="false").app.test_client()
     response = client.post("/api/v1/auth/register", json=SPEC_001_USER)
     assert response.status_code == 403 and response.json["error_code"] == "PERMISSION_DENIED"
+
+
+def test_long_passwords_the_web_accepts_work_here_too(client, app):
+    long_password = "Aa1" + "x" * 300
+    created = client.post("/api/v1/auth/register", json={**SPEC_001_USER, "tenant_domain": None,
+                                                         "password": long_password})
+    assert created.status_code == 201
+    login = client.post("/api/v1/auth/login", json={"email": SPEC_001_USER["email"], "password": long_password})
+    assert login.status_code == 200
+
+
+def test_a_taken_domain_is_a_conflict_and_no_account_is_made(client, app):
+    assert client.post("/api/v1/auth/register", json=SPEC_001_USER).status_code == 201
+    second = client.post("/api/v1/auth/register", json={**SPEC_001_USER, "email": "other@example.com",
+                                                        "username": "other"})
+    assert second.status_code == 409 and second.json["error_code"] == "CONFLICT"
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 1

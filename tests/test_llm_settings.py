@@ -227,9 +227,8 @@ def test_switching_provider_keeps_the_other_providers_values(user, app):
     assert row["openai_model"] is None and row["ollama_model"] == "qwen3"
 
 
-@pytest.mark.parametrize("field, provider", [("openai_base_url", "openai"), ("lmstudio_base_url", "lmstudio"),
-                                             ("ollama_endpoint", "ollama")])
-def test_every_address_field_follows_the_same_rules(user, app, field, provider):
+@pytest.mark.parametrize("field, provider", [("lmstudio_base_url", "lmstudio"), ("ollama_endpoint", "ollama")])
+def test_local_servers_addresses_follow_the_same_rules(user, app, field, provider):
     for good in ("http://localhost:11434", "https://llm.example.com/v1", "localhost:1234", "gpu-box:8080/v1"):
         response = post(user, "/settings/llm", {"provider": provider, field: good, "function_calling": ""},
                         headers=HX)
@@ -254,3 +253,29 @@ def test_the_page_shows_what_agents_receive_and_how_they_ask(user, app):
     assert 'curl -H "Authorization: Bearer $AGENTDESK_TOKEN" http://localhost/v1/users/github/alice-gh/llm-config' in page
     assert "&#34;api_key&#34;: &#34;sk-proj-****...ABCD&#34;" in page and KEY not in page
     assert "Testing…" in page  # Test connection's label while it runs
+
+
+def test_openai_base_url_names_its_scheme_because_a_key_goes_there(user, app):
+    for bad in ("api.example.com:443/v1", "gpu-box:8080/v1", "localhost"):
+        response = post(user, "/settings/llm", {"provider": "openai", "openai_base_url": bad, "function_calling": ""},
+                        headers=HX)
+        assert response.status_code == 422 and "starting with https://" in errors(response)["openai_base_url"], bad
+    response = post(user, "/settings/llm", {"provider": "openai", "openai_base_url": "http://10.0.0.5:8000/v1",
+                                            "function_calling": ""}, headers=HX)
+    assert response.status_code == 200
+
+
+def test_sharing_the_default_key_survives_saves_that_do_not_show_it(user, app):
+    def shared() -> bool:
+        with app.app_context():
+            return db.session.scalar(db.select(LLMConfig.share_key_with_personal_tokens)
+                                     .where(LLMConfig.user_id.is_(None)))
+
+    common = {"provider": "openai", "openai_model": "gpt-4o", "function_calling": ""}
+    post(user, "/admin/llm-default", {**common, "openai_api_key": KEY, "share_key_shown": "1",
+                                      "share_key_with_personal_tokens": "y"})
+    assert shared() is True
+    post(user, "/admin/llm-default", {"provider": "ollama", "ollama_model": "qwen3", "function_calling": ""})
+    assert shared() is True  # Ollama's fields were on the page, not the box
+    post(user, "/admin/llm-default", {**common, "share_key_shown": "1"})  # shown, left unticked
+    assert shared() is False

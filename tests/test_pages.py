@@ -5,6 +5,7 @@ tests/artifacts/pages/. Then the shell's behaviour: the phone menu, the confirma
 the theme switch, and pages that keep working when the CDN cannot be reached.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -163,6 +164,20 @@ def test_deactivating_asks_first_in_a_dialog(admin_page):
     row.locator("button", has_text="Deactivate").click()
     dialog.locator("#confirm-ok").click()
     expect(row.locator(".badge-off")).to_have_text("Deactivated")
+    # A plain form (no HTMX request) asks too: the user's own page, and the home page.
+    row.locator("a", has_text="bob").click()
+    page.wait_for_load_state("load")
+    page.locator(".page-head button", has_text="Activate").click()  # activating asks nothing
+    expect(page.locator(".page-head .badge-ok")).to_have_text("Active")
+    page.locator(".page-head button", has_text="Make admin").click()
+    expect(dialog).to_contain_text("Make bob an administrator?")
+    page.keyboard.press("Escape")
+    expect(page.locator(".page-head .badge-admin")).to_have_count(0)
+    page.goto("/")
+    page.locator("button", has_text="Sign out everywhere").click()
+    expect(dialog).to_contain_text("Sign out on every device")
+    dialog.locator("#confirm-ok").click()
+    expect(page).to_have_url(re.compile(r"/auth/login"))
     assert problems == []
 
 

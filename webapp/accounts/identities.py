@@ -62,6 +62,11 @@ def detach(actor: User, user: User, platform: str, *, ip: str) -> None:
     identity = user.identity_for(platform)
     if identity is None:
         raise NotFound(_l("This user has no %(platform)s login.", platform=PLATFORM_NAMES.get(platform, platform)))
+    if identity.admin_grant:
+        # The binding that keeps whoever takes this login name later from inheriting the grant.
+        raise Conflict(_l("This login holds the ADMIN_USERS entry %(entry)s for this account: remove the entry from "
+                          "ADMIN_USERS and restart first, or the next owner of the name could claim it.",
+                          entry=identity.admin_grant))
     others = [i for i in user.identities if i is not identity and not i.provisioned_only]
     if not user.password_hash and not others and not identity.provisioned_only:
         raise Conflict(_l("This is the only way %(name)s signs in. Set a password or attach another login first.",

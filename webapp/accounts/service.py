@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from webapp.accounts.logins import reserve_login
 from webapp.accounts.models import PLATFORMS, Identity, Tenant, User
@@ -82,32 +83,31 @@ def _check_free(email: str, username: str | None) -> None:
         raise Conflict(_l("This username is taken."), field="username")
 
 
-def register_local(*, email: str, username: str, password: str, tenant_name: str | None, ip: str) -> User:
-    """Create a local account; raise ValidationFailed/Conflict naming the field at fault."""
+def register_local(*, email: str, username: str, password: str, tenant_name: str | None, ip: str,
+                   tenant_domain: str | None = None) -> User:
+    """Create a local account (with its organisation's domain, spec 001); raise ValidationFailed or
+    Conflict naming the field at fault. All in one commit: a lost race is a 409, not half an account."""
     email = normalize_email(email)
     check_username(username)
     check_password(password)
     _check_free(email, username)
+    domain = (tenant_domain or "").strip().lower() or None
+    taken = Conflict(_l("This domain belongs to another organisation."), field="tenant_domain")
+    if domain and db.session.scalar(select(Tenant.id).where(Tenant.domain == domain)):
+        raise taken
     user = new_user(
         tenant_name=(tenant_name or "").strip() or None,
         email=email, username=username, display_name=username, password_hash=hash_password(password),
     )
-    db.session.flush()
+    user.tenant.domain = domain
+    try:
+        db.session.flush()
+    except IntegrityError:  # another sign-up took the e-mail, username or domain a moment ago
+        db.session.rollback()
+        raise taken if domain else Conflict(_l("An account with this e-mail address already exists."),
+                                            field="email") from None
     audit.record("auth.register", ip=ip, actor=user, target=email, details={"method": "local", "admin": user.is_admin})
     db.session.commit()
-    return user
-
-
-def register_via_api(*, email: str, username: str, password: str, tenant_name: str | None,
-                     tenant_domain: str | None, ip: str) -> User:
-    """Spec 001's POST /api/v1/auth/register: a local account, its organisation's domain if given."""
-    domain = (tenant_domain or "").strip().lower() or None
-    if domain and db.session.scalar(select(Tenant.id).where(Tenant.domain == domain)):
-        raise Conflict(_l("This domain belongs to another organisation."), field="tenant_domain")
-    user = register_local(email=email, username=username, password=password, tenant_name=tenant_name, ip=ip)
-    if domain:
-        user.tenant.domain = domain
-        db.session.commit()
     return user
 
 

@@ -32,7 +32,7 @@ class RegisterRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
     email: str = Field(max_length=320)
     username: str = Field(max_length=100)
-    password: str = Field(max_length=200)
+    password: str = Field(max_length=accounts.PASSWORD_MAX)
     tenant_name: str | None = Field(default=None, max_length=200)
     tenant_domain: str | None = Field(default=None, max_length=255)
 
@@ -45,7 +45,7 @@ class LoginRequest(BaseModel):
                                                                            {"required": ["username"]}]})
     email: str = Field(default=None, min_length=1, max_length=320)
     username: str = Field(default=None, min_length=1, max_length=320)
-    password: str = Field(max_length=200)
+    password: str = Field(max_length=accounts.PASSWORD_MAX)
 
     @model_validator(mode="after")
     def _names_someone(self):
@@ -114,7 +114,7 @@ def register():
         raise Forbidden("Registration is closed on this instance. Ask an administrator for an account.",
                         code="PERMISSION_DENIED")
     try:
-        user = accounts.register_via_api(email=data.email, username=data.username, password=data.password,
+        user = accounts.register_local(email=data.email, username=data.username, password=data.password,
                                          tenant_name=data.tenant_name, tenant_domain=data.tenant_domain,
                                          ip=client_ip())
     except ValidationFailed as error:

@@ -18,8 +18,9 @@ from webapp.llm_configs.fields import BY_NAME, FIELDS, KEY_HOST_FIELD, PROVIDERS
 from webapp.llm_configs.models import DEFAULT_SCOPE, LLMConfig, scope_key_for
 
 URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-# An address without a scheme ("localhost:1234", as spec 000 writes LM Studio's): every provider's
-# address field accepts it, and it means plain http.
+# An address without a scheme ("localhost:1234", as spec 000 writes LM Studio's): the local
+# servers' fields (LM Studio, Ollama) accept it, and it means plain http. OpenAI's base URL carries
+# a key, so it names its scheme: a key never goes out over http by accident.
 HOST_PORT_RE = re.compile(r"^[A-Za-z0-9.-]+:\d{1,5}(/\S*)?$")
 INT_RANGES = {
     "max_llm_process_num": (1, 100_000),
@@ -27,6 +28,7 @@ INT_RANGES = {
     "lmstudio_context_length": (1, 10_000_000),
     "ollama_max_token": (1, 10_000_000),
 }
+KEYED_ADDRESSES = ("openai_base_url",)  # addresses a provider key is sent to
 MAX_LENGTHS = {"system_prompt": 100_000, "openai_api_key": 500, "openai_model": 100, "lmstudio_model": 100,
                "ollama_model": 100, "openai_base_url": 300, "lmstudio_base_url": 300, "ollama_endpoint": 300}
 
@@ -118,6 +120,9 @@ def _clean(name: str, raw) -> object:
     limit = MAX_LENGTHS.get(name, 500)
     if len(value) > limit:
         raise ValidationFailed(_l("Use at most %(limit)s characters.", limit=limit), field=name)
+    if field.kind == "url" and name in KEYED_ADDRESSES and not URL_RE.fullmatch(value):
+        raise ValidationFailed(_l("Enter a URL starting with https:// (or http:// for a server on your network)."),
+                               field=name)
     if field.kind == "url" and not (URL_RE.fullmatch(value) or HOST_PORT_RE.fullmatch(value)):
         raise ValidationFailed(_l("Enter an address like http://localhost:11434 or localhost:1234."), field=name)
     return value

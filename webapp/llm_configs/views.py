@@ -64,7 +64,10 @@ def save(scope: str):
         try:
             service.save(current_user, _scope(scope), form.service_data(), new_api_key=form.openai_api_key.data,
                          clear_api_key=form.clear_api_key.data, ip=client_ip(),
-                         share_key=form.share_key_with_personal_tokens.data if scope == "default" else None)
+                         # The box is shown with OpenAI's fields only (an unticked box sends nothing, so
+                         # the fieldset says it was there): otherwise the setting stays as it is.
+                         share_key=form.share_key_with_personal_tokens.data
+                         if scope == "default" and request.form.get("share_key_shown") else None)
         except DomainError as error:
             form.add_domain_error(error)
         else:

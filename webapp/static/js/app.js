@@ -29,8 +29,8 @@
 
   // ---- Confirmation dialog ------------------------------------------------------------------------
   // Forms and buttons with hx-confirm="question" ask in the page's <dialog> first; data-confirm-label names
-  // the action on the confirming button, data-confirm-danger paints it red. With HTMX the request
-  // waits for the answer (htmx:confirm); without it (HTMX failed to load) the form submit does.
+  // the action on the confirming button, data-confirm-danger paints it red. An HTMX request waits
+  // for the answer in htmx:confirm; a plain form (or any form, if HTMX failed to load) in its submit.
   function ask(trigger, proceed) {
     var dialog = document.getElementById("confirm-dialog");
     if (!dialog || typeof dialog.showModal !== "function") {
@@ -58,9 +58,13 @@
     event.preventDefault();
     ask(trigger, function () { event.detail.issueRequest(true); });
   });
+  function sentByHtmx(form, submitter) {
+    var hx = "[hx-post],[hx-get],[hx-put],[hx-patch],[hx-delete]";
+    return !!window.htmx && (form.matches(hx) || (!!submitter && submitter.matches(hx)));
+  }
   document.addEventListener("submit", function (event) {
-    if (window.htmx) return;  // HTMX asks through htmx:confirm
     var form = event.target, submitter = event.submitter;
+    if (sentByHtmx(form, submitter)) return;  // HTMX asks through htmx:confirm
     var trigger = submitter && submitter.hasAttribute("hx-confirm") ? submitter
       : form.hasAttribute("hx-confirm") ? form : null;
     if (!trigger || form.dataset.confirmed) return;
