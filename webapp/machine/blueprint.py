@@ -152,9 +152,13 @@ class MachineBlueprint(Blueprint):
         return windows
 
     def _limits(self) -> tuple[FixedWindows, FixedWindows]:
-        """(per caller, per address for bad credentials)."""
-        return (self._windows(self.rate_limits, f"api/{self.rate_limits}"),
-                self._windows("API_INVALID_TOKEN_LIMIT", "api-bad-credential"))
+        """(per caller, per address for bad credentials): one lookup per request on the hot path."""
+        key = f"agentdesk.limits.{self.rate_limits}"
+        pair = current_app.extensions.get(key)
+        if pair is None:
+            pair = current_app.extensions[key] = (self._windows(self.rate_limits, f"api/{self.rate_limits}"),
+                                                  self._windows("API_INVALID_TOKEN_LIMIT", "api-bad-credential"))
+        return pair
 
     def _finish(self, response):
         # Taken off g first: if Flask runs the hooks again (an error after this one), it is not counted twice.
