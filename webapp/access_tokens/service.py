@@ -125,13 +125,6 @@ def refresh(raw: str, *, ip: str) -> Issued:
     return issued
 
 
-def revoke_all(user: User) -> int:
-    """End every API sign-in of this user (the caller commits)."""
-    return db.session.execute(update(RefreshToken).where(RefreshToken.user_id == user.id,
-                                                         RefreshToken.revoked_at.is_(None))
-                              .values(revoked_at=utcnow())).rowcount
-
-
 def _uuid(value) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))

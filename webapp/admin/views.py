@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from webapp.accounts import identities, service
+from webapp.accounts.logins import PLATFORM_NAMES
 from webapp.admin.forms import PreprovisionForm
 from webapp.audit import service as audit
 from webapp.audit.labels import action_label
@@ -54,10 +53,6 @@ def user_page(user_id):
     return _user_page(_get_user(user_id))
 
 
-def _pretty(document: dict | None) -> str | None:
-    return None if document is None else json.dumps(document, indent=2, ensure_ascii=False)
-
-
 def _get_user(user_id):
     try:
         return service.get_user(user_id)
@@ -67,10 +62,9 @@ def _get_user(user_id):
 
 def _user_page(user, form: PreprovisionForm | None = None, status: int = 200):
     """One person: logins (attach, detach), personal tokens, what agents receive, recent events."""
-    previews = [(identity, _pretty(agents.preview(identity.platform, identity.login))) for identity in user.identities]
     return render_template(
         "admin/user.html", user=user, form=form or PreprovisionForm(formdata=None),
-        tokens=tokens.personal_tokens_of(current_user, user), previews=previews,
+        tokens=tokens.personal_tokens_of(current_user, user), previews=agents.previews(user),
         events=audit.events_about(user.id, [identity.user_key for identity in user.identities]),
         action_label=action_label), status
 
@@ -102,8 +96,7 @@ def detach_identity(user_id, platform: str):
             abort(404)
         flash(str(error.message), "error")
     else:
-        flash(_("The %(platform)s login is detached.", platform={"github": "GitHub", "gitlab": "GitLab"}[platform]),
-              "success")
+        flash(_("The %(platform)s login is detached.", platform=PLATFORM_NAMES[platform]), "success")
     return redirect(url_for(".user_page", user_id=user.id))
 
 
@@ -112,10 +105,10 @@ def revoke_token(user_id, token_id: int):
     user = _get_user(user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    owned = {token.id for token in tokens.personal_tokens_of(current_user, user)}
-    if token_id not in owned:
+    try:
+        tokens.revoke_token(current_user, token_id, ip=client_ip(), owner=user)
+    except DomainError:
         abort(404)
-    tokens.revoke_token(current_user, token_id, ip=client_ip())
     flash(_("Token revoked."), "success")
     return redirect(url_for(".user_page", user_id=user.id))
 

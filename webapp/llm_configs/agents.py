@@ -3,6 +3,7 @@ legacy /config path."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 
 from webapp.db.crypto import box, mask_secret
@@ -111,6 +112,12 @@ def read_many(principal: Principal, users: list[tuple[str, str]]) -> BatchResult
         else:
             found.append(_visible(principal, item))
     return BatchResult(found=found, not_found=not_found, distinct=len(seen))
+
+
+def previews(user) -> list[tuple[object, str | None]]:
+    """For each of the user's logins, the answer `preview()` gives, as indented JSON text."""
+    return [(identity, None if (document := preview(identity.platform, identity.login)) is None
+             else json.dumps(document, indent=2, ensure_ascii=False)) for identity in user.identities]
 
 
 def preview(platform: str, login: str) -> dict | None:

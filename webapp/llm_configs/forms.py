@@ -1,7 +1,7 @@
 """The LLM settings form: every field optional, blank meaning "inherit"; the service validates."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from webapp.web.forms import DomainForm
@@ -35,6 +35,7 @@ class LLMSettingsForm(DomainForm):
     openai_api_key = PasswordField(LABELS["openai_api_key"])
     clear_api_key = BooleanField(_l("Remove the saved key"))
     share_key_with_personal_tokens = BooleanField(_l("Personal tokens may read this key"))
+    share_key_shown = HiddenField()  # sent with the box: the page showed it
     openai_base_url = StringField(LABELS["openai_base_url"])
     openai_model = StringField(LABELS["openai_model"])
     openai_max_token = StringField(LABELS["openai_max_token"])
@@ -53,6 +54,12 @@ class LLMSettingsForm(DomainForm):
         if "function_calling" in data:
             data["function_calling"] = {"true": True, "false": False}.get(self.function_calling.data)
         return data
+
+    def share_key_choice(self) -> bool | None:
+        """The "personal tokens may read this key" box, or None when the page did not show it (it
+        comes with OpenAI's fields only, and an unticked box sends nothing: its fieldset says it
+        was there)."""
+        return self.share_key_with_personal_tokens.data if self.share_key_shown.data else None
 
     def fill_from(self, own: dict) -> None:
         """Show the scope's own values (never the key); blank where it inherits."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -34,16 +32,9 @@ def _render(scope: str, form: LLMSettingsForm, settings: service.SettingsView, s
             fragment: str = "llm_configs/_form.html", **extra):
     provider = form.provider.data or settings.values["provider"] or "openai"
     context = dict(form=form, settings=settings, scope=scope, provider=provider, labels=LABELS,
-                   fields=provider_fields(provider), previews=_previews(scope), **extra)
+                   fields=provider_fields(provider),
+                   previews=agents.previews(current_user) if scope == "mine" else [], **extra)
     return render_page_or_fragment("llm_configs/page.html", fragment, status, **context)
-
-
-def _previews(scope: str) -> list[tuple[object, str | None]]:
-    """For each of my logins, the JSON an agent with a service token receives (key masked)."""
-    if scope != "mine":
-        return []
-    return [(identity, None if (document := agents.preview(identity.platform, identity.login)) is None
-             else json.dumps(document, indent=2, ensure_ascii=False)) for identity in current_user.identities]
 
 
 def _filled_form(settings: service.SettingsView) -> LLMSettingsForm:
@@ -64,10 +55,7 @@ def save(scope: str):
         try:
             service.save(current_user, _scope(scope), form.service_data(), new_api_key=form.openai_api_key.data,
                          clear_api_key=form.clear_api_key.data, ip=client_ip(),
-                         # The box is shown with OpenAI's fields only (an unticked box sends nothing, so
-                         # the fieldset says it was there): otherwise the setting stays as it is.
-                         share_key=form.share_key_with_personal_tokens.data
-                         if scope == "default" and request.form.get("share_key_shown") else None)
+                         share_key=form.share_key_choice() if scope == "default" else None)
         except DomainError as error:
             form.add_domain_error(error)
         else:

@@ -130,10 +130,14 @@ def expiring_tokens(owner: User, *, within: timedelta = timedelta(days=14)) -> l
         ApiToken.expires_at > now, ApiToken.expires_at <= now + within).order_by(ApiToken.expires_at)))
 
 
-def revoke_token(actor: User, token_id: int, *, ip: str) -> ApiToken:
+def revoke_token(actor: User, token_id: int, *, ip: str, owner: User | None = None) -> ApiToken:
+    """Revoke a token the actor may manage; with `owner`, only that person's personal token (an
+    admin acting from the person's page)."""
     token = db.session.get(ApiToken, token_id)
     if token is None or not (actor.is_admin or (token.kind == "personal" and token.user_id == actor.id)):
         raise NotFound(_l("No such token."))  # the same answer whether it exists or is someone else's
+    if owner is not None and (token.kind != "personal" or token.user_id != owner.id):
+        raise NotFound(_l("No such token."))
     if token.status != "revoked":
         token.status, token.revoked_at = "revoked", utcnow()
         audit.record("token.revoke", ip=ip, actor=actor, target=token.label, details={"kind": token.kind})
