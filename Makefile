@@ -42,7 +42,8 @@ messages: install
 # webapp/static/vendor are committed (ASSET_MODE=local and the CDN fallback need no npm); this
 # refreshes them after a version change, and installs axe-core for the browser tests.
 VENDORED := htmx.org/dist/htmx.min.js swagger-ui-dist/swagger-ui-bundle.js swagger-ui-dist/swagger-ui.css \
-	redoc/bundles/redoc.standalone.js chart.js/dist/chart.umd.min.js
+	redoc/bundles/redoc.standalone.js chart.js/dist/chart.umd.min.js \
+	socket.io-client/dist/socket.io.min.js
 
 assets: webapp/static/vendor/.stamp
 

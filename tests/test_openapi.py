@@ -17,7 +17,10 @@ def test_openapi_document_describes_every_json_endpoint(client):
     assert set(doc["paths"]) == {"/v1/users/{platform}/{username}/llm-config", "/v1/users/llm-configs/batch",
                                  "/config/{platform}/{username}", "/health", "/v1/health", "/metrics",
                                  "/openapi.json", "/api/v1/auth/register", "/api/v1/auth/login",
-                                 "/api/v1/auth/refresh", "/api/v1/auth/me"}
+                                 "/api/v1/auth/refresh", "/api/v1/auth/me", "/api/v1/health", "/api/v1/tasks",
+                                 "/api/v1/tasks/{id}", "/api/v1/tasks/{id}/status", "/api/v1/tasks/{id}/progress",
+                                 "/api/v1/tasks/{id}/logs", "/api/v1/tasks/{id}/metrics", "/api/v1/tasks/{id}/errors",
+                                 "/api/v1/tasks/{id}/auto-fix"}
     assert "429" in doc["paths"]["/api/v1/auth/login"]["post"]["responses"]  # sign-in is limited per address
     assert set(doc["paths"]["/v1/users/{platform}/{username}/llm-config"]) == {"get", "head"}
     batch = doc["components"]["schemas"]["BatchRequest"]
@@ -30,6 +33,13 @@ def test_openapi_document_describes_every_json_endpoint(client):
         "platform": "path", "username": "path", "mask_api_key": "query", "include_system_prompt": "query"}
     assert set(get["responses"]) == {"200", "400", "401", "403", "404", "429", "503"}
     assert "X-RateLimit-Remaining" in get["responses"]["200"]["headers"]
+    # Spec 002's operations answer in its envelope, errors included.
+    status = doc["paths"]["/api/v1/tasks/{id}/status"]["patch"]
+    assert set(status["responses"]) == {"200", "400", "401", "403", "404", "409", "422", "429", "503"}
+    assert status["responses"]["409"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/TaskErrorResponse"}
+    assert set(doc["components"]["schemas"]["TaskEnvelope"]["properties"]) == {"success", "data", "message",
+                                                                               "timestamp"}
 
 
 def test_every_machine_route_is_in_the_document_whatever_its_prefix(app, client):
@@ -71,16 +81,19 @@ def test_api_never_5xx_and_always_matches_its_schema(app_env):
     Driven through its Python API: its pytest plugin does not load on this pytest.
     """
     app_env.update(API_RATE_LIMITS="100000/minute;1000000/hour", API_INVALID_TOKEN_LIMIT="100000/minute",
-                   AUTH_RATE_LIMIT="100000/minute")
+                   AUTH_RATE_LIMIT="100000/minute", TASK_RATE_LIMITS="100000/minute",
+                   TASK_LOG_LINES_LIMIT="10000000/minute")
     app = create_app(env=app_env)
     make_user(app, "admin@example.com", admin=True)
     set_config(app, make_user(app, "octo@example.com", github="octo"), OPENAI, api_key=OPENAI_KEY)
     set_config(app, make_user(app, "lm@example.com", gitlab="lm"), {"provider": "lmstudio"})
     make_user(app, "empty@example.com", github="empty")
     _, raw = make_token(app)
+    task_id = app.test_client().post("/api/v1/tasks", json={"title": "fuzzed", "user": "github:octo"},
+                                     headers=bearer(raw)).json["data"]["id"]
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 11  # every documented operation but /openapi.json, which schemathesis leaves out
+    assert len(operations) == 22  # every documented operation but /openapi.json, which schemathesis leaves out
     statuses = []
 
     for operation in operations:
@@ -90,6 +103,10 @@ def test_api_never_5xx_and_always_matches_its_schema(app_env):
             # Real users too, so successful answers are generated and checked against the schema.
             strategies += [operation.as_strategy(path_parameters={"platform": "github", "username": "octo"}),
                            operation.as_strategy(path_parameters={"platform": "gitlab", "username": "lm"})]
+        real_task = None
+        if "{id}" in operation.path:  # a real task, so its answers (and 409s, 422s) are checked too
+            real_task = operation.as_strategy(path_parameters={"id": task_id})
+            strategies.append(real_task)
         for strategy in strategies + negative:
             # Invalid inputs must still never 5xx and answers must match the schema. The
             # "negative data rejected" check itself is left out for them: it counts unknown query
@@ -97,10 +114,14 @@ def test_api_never_5xx_and_always_matches_its_schema(app_env):
             # back to every call as invalid; the 4xx answers to bad paths, bodies and flags are
             # asserted one by one in test_api_llm.py.
             excluded = [negative_data_rejection] if strategy in negative else []
-            if operation.path == "/api/v1/auth/register":
-                # A password's strength and an address's form are checked beyond what JSON Schema
-                # says: a schema-valid body may still get its documented 422 (asserted one by one
-                # in test_api_auth.py).
+            if operation.label in ("POST /api/v1/auth/register", "POST /api/v1/tasks", "GET /api/v1/tasks"):
+                # Checked beyond what JSON Schema can say, so a schema-valid request may still get its
+                # documented 422: a password's strength and an address's form (test_api_auth.py);
+                # whether `user` may be left out, which depends on whose credential it is, and a
+                # cursor, which only this API can make (test_api_tasks.py).
+                excluded.append(positive_data_acceptance)
+            if strategy is real_task:
+                # A valid request the task's state refuses (a finished task's status: 409) is right.
                 excluded.append(positive_data_acceptance)
 
             @given(case=strategy)
@@ -119,3 +140,4 @@ def test_api_never_5xx_and_always_matches_its_schema(app_env):
     assert ("GET /v1/users/{platform}/{username}/llm-config", 200) in statuses
     assert ("GET /config/{platform}/{username}", 200) in statuses
     assert ("POST /v1/users/llm-configs/batch", 200) in statuses
+    assert ("GET /api/v1/tasks/{id}", 200) in statuses and ("POST /api/v1/tasks/{id}/logs", 201) in statuses

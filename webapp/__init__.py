@@ -26,7 +26,8 @@ from webapp.api import auth as api_auth
 from webapp.api.docs import bp as api_docs_bp
 from webapp.api.llm import bp as api_llm_bp
 from webapp.api.operations import bp as operations_bp
-from webapp.api.operations import metrics_bp
+from webapp.api.operations import metrics_bp, tasks_health_bp
+from webapp.api.tasks import bp as api_tasks_bp
 from webapp.audit import service as audit
 from webapp.audit.views import bp as audit_bp
 from webapp.dashboard.theme import current_theme
@@ -39,6 +40,7 @@ from webapp.live import events as live_events  # noqa: F401  (Socket.IO handlers
 from webapp.llm_configs.cli import keys_cli, llm_config_cli
 from webapp.llm_configs.views import bp as llm_settings_bp
 from webapp.machine import registry as machine_registry
+from webapp.tasks.cli import tasks_cli
 from webapp.tokens.cli import tokens_cli
 from webapp.tokens.views import bp as tokens_bp
 from webapp.web import error_pages, rate_limits
@@ -50,7 +52,7 @@ from webapp.web.i18n import ago, select_locale
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 BLUEPRINTS = (auth_bp, oauth_bp, dashboard_bp, admin_bp, audit_bp, llm_settings_bp, tokens_bp, api_docs_bp,
-              operations_bp, metrics_bp, api_llm_bp, api_auth.public, api_auth.signed_in)
+              operations_bp, metrics_bp, tasks_health_bp, api_llm_bp, api_auth.public, api_auth.signed_in, api_tasks_bp)
 
 
 class AgentDesk(Flask):
@@ -90,7 +92,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     error_pages.init_app(app)
     register_template_context(app)
-    for group in (users_cli, tokens_cli, keys_cli, llm_config_cli):
+    for group in (users_cli, tokens_cli, keys_cli, llm_config_cli, tasks_cli):
         app.cli.add_command(group)
     return app
 

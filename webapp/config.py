@@ -210,6 +210,9 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         # Machine APIs: per token (spec 000 §3.5), and per IP for callers presenting bad tokens.
         "API_RATE_LIMITS": env.get("API_RATE_LIMITS", "60/minute;1000/hour"),
         "API_INVALID_TOKEN_LIMIT": env.get("API_INVALID_TOKEN_LIMIT", "20/minute"),
+        # Spec 002: 100 requests a minute per agent, and 1000 log lines (a batch counts its lines).
+        "TASK_RATE_LIMITS": env.get("TASK_RATE_LIMITS", "100/minute"),
+        "TASK_LOG_LINES_LIMIT": env.get("TASK_LOG_LINES_LIMIT", "1000/minute"),
         # Languages.
         "LANGUAGES": ("ja", "en"),
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "ja"),

@@ -5,3 +5,4 @@ from webapp.audit.models import AuditEvent  # noqa: F401
 from webapp.llm_configs.models import LLMConfig  # noqa: F401
 from webapp.tokens.models import ApiToken  # noqa: F401
 from webapp.access_tokens.models import RefreshToken  # noqa: F401
+from webapp.tasks.models import Task, TaskError, TaskLog, TaskMetric  # noqa: F401

@@ -144,11 +144,7 @@ class MachineBlueprint(Blueprint):
         key = f"agentdesk.limits.{prefix}.{config_key}"
         windows = current_app.extensions.get(key)
         if windows is None:
-            counters = current_app.extensions.get("agentdesk.counters")
-            if counters is None:
-                counters = current_app.extensions["agentdesk.counters"] = counters_for(
-                    current_app.config["RATELIMIT_STORAGE_URI"])
-            windows = current_app.extensions[key] = FixedWindows(counters, current_app.config[config_key], prefix)
+            windows = current_app.extensions[key] = FixedWindows(counters(), current_app.config[config_key], prefix)
         return windows
 
     def _limits(self) -> tuple[FixedWindows, FixedWindows]:
@@ -187,6 +183,30 @@ def _too_many(outcome: Outcome) -> RateLimited:
     retry_after = outcome.retry_after()
     return RateLimited("Rate limit exceeded. Please try again later.", retry_after=retry_after,
                        headers={**outcome.headers(), "Retry-After": str(retry_after)})
+
+
+def counters():
+    """The app's rate-limit counters (memory or Redis), made once."""
+    found = current_app.extensions.get("agentdesk.counters")
+    if found is None:
+        found = current_app.extensions["agentdesk.counters"] = counters_for(current_app.config["RATELIMIT_STORAGE_URI"])
+    return found
+
+
+def charge(config_key: str, cost: int) -> None:
+    """Count `cost` units of a second limit for this caller (spec 002's log lines per minute, set by
+    `config_key`); past it, 429 with that window's headers. Its state rides along as X-RateLimit-*-Lines."""
+    call = observe.current_call()
+    try:
+        outcome = MachineBlueprint._windows(config_key, f"api/{config_key}").hit(
+            call.principal.rate_key or client_ip(), cost)
+    except STORAGE_ERRORS as error:
+        current_app.logger.error("rate-limit storage unavailable: %s", error.__class__.__name__)
+        raise Unavailable("The rate-limit store is unreachable; try again shortly.") from None
+    if not outcome.allowed:
+        call.rate_headers = {}  # the refusing window speaks in the unsuffixed headers
+        raise _too_many(outcome)
+    call.rate_headers.update({f"{name}-Lines": value for name, value in outcome.headers().items()})
 
 
 def family() -> Family | None:

@@ -108,7 +108,8 @@ class RagErrorResponse(BaseModel):
 class TaskErrorDetail(BaseModel):
     code: str
     message: str
-    details: dict
+    details: dict | str = Field(description="What exactly was wrong: a sentence (\"Task with id 'x' does not "
+                                            "exist\") or the fields that failed validation")
 
 
 class TaskErrorResponse(BaseModel):
@@ -135,11 +136,14 @@ class Family:
     render: Callable[[DomainError], dict]
     error_model: type[BaseModel]
     invalid_request_code: str  # the spec's code for a malformed query or body
+    validation_status: int = 400  # spec 002 answers a body or query that fails validation with 422 ...
+    malformed_code: str | None = None  # ... and one that is not JSON at all with 400 and this code
 
 
 LLM = Family("llm", "LLM settings (spec 000)", ("/v1/", "/config/"), _llm, ErrorResponse, "INVALID_REQUEST")
 RAG = Family("rag", "RAG chatbot (spec 001)", ("/api/v1/",), _rag, RagErrorResponse, "VALIDATION_ERROR")
-TASKS = Family("tasks", "Agent tasks (spec 002)", ("/api/v1/tasks",), _tasks, TaskErrorResponse, "VALIDATION_ERROR")
+TASKS = Family("tasks", "Agent tasks (spec 002)", ("/api/v1/tasks",), _tasks, TaskErrorResponse, "VALIDATION_ERROR",
+               validation_status=422, malformed_code="BAD_REQUEST")
 GUI = Family("gui", "Agent workspace (spec 004)", ("/api/",), _gui, GuiErrorResponse, "VAL001")
 REVIEW = Family("review", "Code review (spec 003)", ("/usagekey", "/codereview"), _review, ReviewErrorResponse,
                 "INVALID_REQUEST")

@@ -21,7 +21,9 @@ def problems(error: ValidationError) -> list[dict]:
 
 
 def _invalid(message: str, error: ValidationError) -> BadRequest:
-    return BadRequest(message, code=family().invalid_request_code, details={"errors": problems(error)})
+    answering = family()
+    return BadRequest(message, code=answering.invalid_request_code, status=answering.validation_status,
+                      details={"errors": problems(error)})
 
 
 def parse_query(model: type[Model]) -> Model:
@@ -37,7 +39,8 @@ def parse_body(model: type[Model], message: str) -> Model:
     """The JSON body as `model`; `message` tells the caller what a valid body looks like."""
     body = request.get_json(silent=True)
     if body is None:
-        raise BadRequest(f"Send a JSON body. {message}", code=family().invalid_request_code)
+        answering = family()
+        raise BadRequest(f"Send a JSON body. {message}", code=answering.malformed_code or answering.invalid_request_code)
     try:
         return model.model_validate(body)
     except ValidationError as error:

@@ -30,10 +30,6 @@ class Window:
     reset: float  # unix time at which the window starts over
 
     @property
-    def exhausted(self) -> bool:
-        return self.count >= self.limit.amount
-
-    @property
     def remaining(self) -> int:
         return max(0, self.limit.amount - self.count)
 
@@ -47,11 +43,12 @@ class Window:
 class Outcome:
     allowed: bool
     windows: list[Window]
+    cost: int = 1  # what the request asked to count (log lines in a batch)
 
     @property
     def blocking(self) -> Window | None:
         """The window that refused the request: the one that frees up last."""
-        full = [w for w in self.windows if w.exhausted] if not self.allowed else []
+        full = [w for w in self.windows if w.count + self.cost > w.limit.amount] if not self.allowed else []
         return max(full, key=lambda w: w.reset) if full else None
 
     def retry_after(self) -> int:
@@ -83,13 +80,16 @@ def _window_headers(window: Window, suffix: str) -> dict[str, str]:
 class LocalCounters:
     """In-process counters for one worker (the embedded default; several workers need Redis)."""
 
+    reachable = staticmethod(lambda: True)
+
     def __init__(self, clock=time.time):
         self._clock = clock
         self._lock = threading.Lock()
         self._windows: dict[str, list] = {}  # key -> [count, window end]
         self._next_sweep = 0.0
 
-    def hit(self, keys: list[str], amounts: list[int], expiries: list[int]) -> tuple[bool, list[tuple[int, float]]]:
+    def hit(self, keys: list[str], amounts: list[int], expiries: list[int],
+            cost: int = 1) -> tuple[bool, list[tuple[int, float]]]:
         now = self._clock()
         with self._lock:
             if now >= self._next_sweep:  # drop finished windows now and then, not on a timer thread
@@ -101,20 +101,21 @@ class LocalCounters:
                 if window is None or window[1] <= now:
                     window = [0, now + expiry]
                 current.append(window)
-            allowed = all(window[0] < amount for window, amount in zip(current, amounts))
+            allowed = all(window[0] + cost <= amount for window, amount in zip(current, amounts))
             if allowed:
                 for key, window in zip(keys, current):
-                    window[0] += 1
+                    window[0] += cost
                     self._windows[key] = window
             return allowed, [(window[0], window[1]) for window in current]
 
 
-# KEYS: one per window; ARGV: amount and expiry (seconds) of each. Counts all windows only if
-# every one has room; returns allowed, then count and milliseconds to reset for each window.
+# KEYS: one per window; ARGV: amount and expiry (seconds) of each, then the cost of this request
+# (1, or a batch's log lines). Counts all windows only if every one has room; returns allowed, then count and milliseconds to reset for each window.
 # A window without a key (-2) reports its whole length; a key that lost its expiry (-1) gets one
 # back, so no counter can lock a caller out for good.
 _SCRIPT = """
 local counts, ttls, allowed = {}, {}, 1
+local cost = tonumber(ARGV[#ARGV])
 for i, key in ipairs(KEYS) do
   counts[i] = tonumber(redis.call('GET', key) or '0')
   ttls[i] = redis.call('PTTL', key)
@@ -122,11 +123,11 @@ for i, key in ipairs(KEYS) do
     ttls[i] = tonumber(ARGV[2 * i]) * 1000
     redis.call('PEXPIRE', key, ttls[i])
   end
-  if counts[i] >= tonumber(ARGV[2 * i - 1]) then allowed = 0 end
+  if counts[i] + cost > tonumber(ARGV[2 * i - 1]) then allowed = 0 end
 end
 for i, key in ipairs(KEYS) do
   if allowed == 1 then
-    counts[i] = redis.call('INCR', key)
+    counts[i] = redis.call('INCRBY', key, cost)
     if ttls[i] < 0 then
       ttls[i] = tonumber(ARGV[2 * i]) * 1000
       redis.call('PEXPIRE', key, ttls[i])
@@ -151,8 +152,15 @@ class RedisCounters:
         self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._sha = hashlib.sha1(_SCRIPT.encode()).hexdigest()
 
-    def hit(self, keys: list[str], amounts: list[int], expiries: list[int]) -> tuple[bool, list[tuple[int, float]]]:
-        args = [value for pair in zip(amounts, expiries) for value in pair]
+    def reachable(self) -> bool:
+        try:
+            return bool(self._client.ping())
+        except redis.RedisError:
+            return False
+
+    def hit(self, keys: list[str], amounts: list[int], expiries: list[int],
+            cost: int = 1) -> tuple[bool, list[tuple[int, float]]]:
+        args = [value for pair in zip(amounts, expiries) for value in pair] + [cost]
         try:  # EVALSHA straight away (redis-py's Script wrapper costs more than the call on this path)
             result = self._client.execute_command("EVALSHA", self._sha, len(keys), *keys, *args)
         except redis.exceptions.NoScriptError:  # a restarted or flushed Redis: load it once more
@@ -181,12 +189,13 @@ class FixedWindows:
         self._amounts = [limit.amount for limit in self.limits]
         self._expiries = [limit.get_expiry() for limit in self.limits]
 
-    def hit(self, identity: str) -> Outcome:
+    def hit(self, identity: str, cost: int = 1) -> Outcome:
         # One hash tag per caller: every window of a call lives in the same Redis Cluster slot.
         keys = [f"{self.prefix}/{{{identity}}}/{amount}/{expiry}"
                 for amount, expiry in zip(self._amounts, self._expiries)]
-        allowed, counted = self.counters.hit(keys, self._amounts, self._expiries)
-        return Outcome(allowed, [Window(limit, count, reset) for limit, (count, reset) in zip(self.limits, counted)])
+        allowed, counted = self.counters.hit(keys, self._amounts, self._expiries, cost)
+        return Outcome(allowed, [Window(limit, count, reset) for limit, (count, reset) in zip(self.limits, counted)],
+                       cost)
 
 
 STORAGE_ERRORS = (redis.RedisError,)

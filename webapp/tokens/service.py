@@ -27,8 +27,11 @@ RANDOM_CHARS = 32  # 32 base62 characters: about 190 random bits
 PREFIX_CHARS = 12  # "adk_svc_" + 4 random characters, shown in lists
 SCOPES = {
     "llm-config:read": _l("Read LLM settings (spec 000)"),
+    "tasks:read": _l("Read tasks (spec 002)"),
+    "tasks:write": _l("Create tasks and report their progress (spec 002)"),
 }
-DEFAULT_SCOPES = {"service": ["llm-config:read"], "personal": ["llm-config:read"], "widget": [], "usage": []}
+AGENT_SCOPES = ["llm-config:read", "tasks:read", "tasks:write"]
+DEFAULT_SCOPES = {"service": AGENT_SCOPES, "personal": AGENT_SCOPES, "widget": [], "usage": []}
 LAST_USED_WRITE_INTERVAL = timedelta(seconds=60)
 MAX_PERSONAL_TOKENS = 20  # active ones per person
 

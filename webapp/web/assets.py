@@ -38,6 +38,12 @@ ASSETS = {
         "file": "bundles/redoc.standalone.js",
         "integrity": "sha384-70P5pmIdaQdVbxvjhrcTDv1uKcKqalZ3OHi7S2J+uzDl0PW8dO6L+pHOpm9EEjGJ",
     },
+    "socketio": {
+        "package": "socket.io-client",
+        "version": "4.8.4",
+        "file": "dist/socket.io.min.js",
+        "integrity": "sha384-fBrXvbDtHoeKWJ/hcA6M+YGueiDW+h45I7V6F2kD1S8bOkrF9rZYPLVkCR6BLR/1",
+    },
     "chart": {
         "package": "chart.js",
         "version": "4.5.1",
