@@ -42,6 +42,37 @@ def populate(app):
     for login in ("admin-gh", "octo", "nobody"):
         client.get(f"/v1/users/github/{login}/llm-config", headers=bearer(raw))
     client.get("/v1/users/github/octo/llm-config", headers=bearer("adk_svc_wrong"))
+    # Tasks: one running with logs, metrics and an error (and its auto-fix), one done, one queued.
+    url = "/api/v1/tasks"
+    running = client.post(url, json={"title": "リファクタリング: 認証モジュールの整理と長いタイトルの折り返し確認",
+                                     "user": "github:admin-gh", "priority": "HIGH",
+                                     "description": "Split accounts/service.py into smaller modules."},
+                          headers=bearer(raw)).json["data"]["id"]
+    client.patch(f"{url}/{running}/status", json={"status": "PROCESSING", "message": "Running the test suite"},
+                 headers=bearer(raw))
+    client.patch(f"{url}/{running}/progress", json={"progress": 65, "estimatedTimeRemaining": 420},
+                 headers=bearer(raw))
+    client.post(f"{url}/{running}/logs", headers=bearer(raw), json={"logs": [
+        {"level": level, "message": message} for level, message in [
+            ("INFO", "Cloning repository github.com/example/agentdesk"), ("DEBUG", "git checkout -b refactor/auth"),
+            ("INFO", "データベースクエリを実行中..."), ("WARN", "Deprecated call: datetime.utcnow()"),
+            ("ERROR", "tests/test_auth.py::test_login FAILED: AssertionError: expected 302, got 500 " + "x" * 80),
+            ("INFO", "Retrying with a clean virtualenv")] * 3]})
+    for minute, (cpu, memory) in enumerate([(12, 300), (48, 420), (85, 512), (40, 480)]):
+        client.post(f"{url}/{running}/metrics", headers=bearer(raw), json={
+            "cpuUsage": cpu, "memoryUsage": memory, "diskUsage": 1024 + minute * 10, "networkUsage": 200 * minute,
+            "timestamp": f"2026-11-28T10:0{minute}:00Z"})
+    client.post(f"{url}/{running}/errors", headers=bearer(raw), json={
+        "errorCode": "TEST_FAILURE", "message": "1 test failed", "details": "Fix the login redirect",
+        "stackTrace": "Traceback (most recent call last):\n  File \"tests/test_auth.py\", line 12", "autoFixRequested": True})
+    client.post(f"{url}/{running}/errors", headers=bearer(raw), json={"errorCode": "LINT", "message": "ruff: 3 errors"})
+    done = client.post(url, json={"title": "Update dependencies", "user": "github:admin-gh"}, headers=bearer(raw))
+    done_id = done.json["data"]["id"]
+    client.patch(f"{url}/{done_id}/status", json={"status": "PROCESSING"}, headers=bearer(raw))
+    client.patch(f"{url}/{done_id}/status", json={"status": "COMPLETED", "message": "All green"}, headers=bearer(raw))
+    client.post(url, json={"title": "Write the changelog", "user": "github:octo"}, headers=bearer(raw))
+    PAGES["tasks"] = "/tasks"
+    PAGES["task"] = f"/tasks/{running}"
 
 
 def sign_in(page, email="admin@example.com"):

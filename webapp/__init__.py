@@ -41,6 +41,7 @@ from webapp.llm_configs.cli import keys_cli, llm_config_cli
 from webapp.llm_configs.views import bp as llm_settings_bp
 from webapp.machine import registry as machine_registry
 from webapp.tasks.cli import tasks_cli
+from webapp.tasks.views import bp as tasks_bp
 from webapp.tokens.cli import tokens_cli
 from webapp.tokens.views import bp as tokens_bp
 from webapp.web import error_pages, rate_limits
@@ -51,7 +52,7 @@ from webapp.web.headers import add_security_headers
 from webapp.web.i18n import ago, select_locale
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-BLUEPRINTS = (auth_bp, oauth_bp, dashboard_bp, admin_bp, audit_bp, llm_settings_bp, tokens_bp, api_docs_bp,
+BLUEPRINTS = (auth_bp, oauth_bp, dashboard_bp, admin_bp, audit_bp, llm_settings_bp, tokens_bp, tasks_bp, api_docs_bp,
               operations_bp, metrics_bp, tasks_health_bp, api_llm_bp, api_auth.public, api_auth.signed_in, api_tasks_bp)
 
 

@@ -51,4 +51,4 @@ def metric_added(task, metric) -> None:
 
 
 def error_added(task, error) -> None:
-    _emit("error", error_json(error), [task_room(task.id)])
+    _emit("task_error", error_json(error), [task_room(task.id)])

@@ -98,7 +98,7 @@ class TaskDetail:
 
 def task_detail(actor: Actor, task_id, *, logs: int = RECENT_LOGS, metrics: bool = False) -> TaskDetail:
     task = get_task(actor, task_id)
-    page = log_page(actor, task, limit=logs)
+    page = log_page(actor, task, limit=logs) if logs else Page([], None)
     errors = list(db.session.scalars(select(TaskError).where(TaskError.task_id == task.id)
                                      .order_by(TaskError.id.desc()).limit(RECENT_ERRORS)))
     fixes = list(db.session.scalars(select(Task).where(Task.origin_task_id == task.id, visible(actor))

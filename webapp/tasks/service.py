@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from webapp.audit import service as audit
 from webapp.db.base import utcnow
 from webapp.db.orm import db
-from webapp.errors import Conflict, InvalidTransition
+from webapp.errors import Conflict, InvalidTransition, NotFound
 from webapp.tasks import live
 from webapp.tasks.access import Actor, person, task_id_of, task_not_found, visible
 from webapp.tasks.models import FINISHED, Task, TaskError, TaskLog, TaskMetric
@@ -194,14 +194,28 @@ def _new_fix(actor: Actor, origin: Task, *, error_code: str, original_error: str
 
 
 def create_auto_fix(actor: Actor, task_id, *, error_code: str, original_error: str = "", suggested_fix: str = "",
-                    priority: str | None = None, ip: str | None = None) -> Task:
+                    priority: str | None = None) -> Task:
     """A QUEUED task that fixes `task_id`'s error, pointing back at it."""
     origin = _existing(actor, task_id)
     fix = _new_fix(actor, origin, error_code=error_code, original_error=original_error, suggested_fix=suggested_fix,
                    priority=priority)
-    if ip is not None:  # from the browser; the machine platform audits API calls itself
-        audit.record("task.auto_fix", ip=ip, actor=actor.user, target=str(origin.id),
-                     details={"auto_fix_task_id": str(fix.id), "error_code": error_code})
+    db.session.commit()
+    live.task_changed(fix)
+    return fix
+
+
+def fix_error(actor: Actor, task_id, error_id: int, *, ip: str) -> Task:
+    """The auto-fix task for one recorded error (from the task page); the error then points at it."""
+    task = _existing(actor, task_id)
+    error = db.session.scalar(select(TaskError).where(TaskError.id == error_id, TaskError.task_id == task.id))
+    if error is None:
+        raise NotFound(_l("That error is not one of this task's."), code="ERROR_NOT_FOUND")
+    fix = _new_fix(actor, task, error_code=error.error_code, original_error=error.message,
+                   suggested_fix=error.details, priority=None)
+    if error.auto_fix_task_id is None:
+        error.auto_fix_task_id = fix.id
+    audit.record("task.auto_fix", ip=ip, actor=actor.user, target=str(task.id),
+                 details={"auto_fix_task_id": str(fix.id), "error_code": error.error_code})
     db.session.commit()
     live.task_changed(fix)
     return fix

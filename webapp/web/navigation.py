@@ -23,6 +23,7 @@ class NavItem:
 
 PERSONAL: list[NavItem] = [
     NavItem("dashboard.index", _l("Home"), "home"),
+    NavItem("tasks.index", _l("Tasks"), "activity"),
     NavItem("llm_settings.page", _l("LLM settings"), "sliders", {"scope": "mine"}),
     NavItem("tokens.page", _l("My tokens"), "key", {"kind": "personal"}),
 ]
