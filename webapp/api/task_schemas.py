@@ -145,25 +145,6 @@ class LogQuery(BaseModel):
 
 # --- Answers: spec 002's envelope around each object ---------------------------------------------
 
-class TaskData(BaseModel):
-    id: str
-    title: str
-    description: str
-    priority: str
-    status: Status
-    message: str
-    progress: int
-    estimatedTimeRemaining: int | None  # noqa: N815
-    startedAt: str | None  # noqa: N815
-    completedAt: str | None  # noqa: N815
-    createdAt: str  # noqa: N815
-    updatedAt: str  # noqa: N815
-    userId: str  # noqa: N815
-    user: str
-    tenantId: str  # noqa: N815
-    originalTaskId: str | None  # noqa: N815
-
-
 class StatusData(BaseModel):
     id: str
     title: str
@@ -174,6 +155,16 @@ class StatusData(BaseModel):
     startedAt: str | None  # noqa: N815
     completedAt: str | None  # noqa: N815
     updatedAt: str  # noqa: N815
+
+
+class TaskData(StatusData):
+    description: str
+    priority: str
+    createdAt: str  # noqa: N815
+    userId: str  # noqa: N815
+    user: str
+    tenantId: str  # noqa: N815
+    originalTaskId: str | None  # noqa: N815
 
 
 class LogData(BaseModel):

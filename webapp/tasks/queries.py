@@ -76,10 +76,13 @@ def list_tasks(actor: Actor, filters: TaskFilter, *, limit: int = 20, cursor: st
     return Page(tasks, _cursor(tasks[-1]) if more else None)
 
 
-def get_task(actor: Actor, task_id) -> Task:
+def get_task(actor: Actor, task_id, *, with_person: bool = True) -> Task:
+    """The task, if the actor may see it; else TASK_NOT_FOUND, whether it exists or not."""
     task_id = task_id_of(task_id)
-    task = db.session.scalar(select(Task).where(Task.id == task_id, visible(actor))
-                             .options(selectinload(Task.person).selectinload(User.identities)))
+    query = select(Task).where(Task.id == task_id, visible(actor))
+    if with_person:
+        query = query.options(selectinload(Task.person).selectinload(User.identities))
+    task = db.session.scalar(query)
     if task is None:
         raise task_not_found(task_id)
     return task

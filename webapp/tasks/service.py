@@ -26,6 +26,7 @@ from webapp.errors import Conflict, InvalidTransition, NotFound
 from webapp.tasks import live
 from webapp.tasks.access import Actor, person, task_id_of, task_not_found, visible
 from webapp.tasks.models import FINISHED, Task, TaskError, TaskLog, TaskMetric
+from webapp.tasks.queries import get_task
 
 # status -> the statuses it may be reached from. PROCESSING again only updates message and progress
 # (an agent retrying after a timeout must not fail); a task may fail before it starts, but only a
@@ -125,14 +126,6 @@ def report_progress(actor: Actor, task_id, *, progress: int, message: str | None
     return changed
 
 
-def _existing(actor: Actor, task_id) -> Task:
-    task_id = task_id_of(task_id)
-    task = db.session.scalar(select(Task).where(Task.id == task_id, visible(actor)))
-    if task is None:
-        raise task_not_found(task_id)
-    return task
-
-
 @dataclass(frozen=True)
 class LogLine:
     level: str
@@ -143,7 +136,7 @@ class LogLine:
 
 def add_logs(actor: Actor, task_id, lines: list[LogLine]) -> list[TaskLog]:
     """Append log lines (one request's batch, in order); lines arrive even after the task finished."""
-    task = _existing(actor, task_id)
+    task = get_task(actor, task_id, with_person=False)
     now = utcnow()
     rows = [{"task_id": task.id, "level": line.level, "message": line.message,
              "logged_at": _known(line.logged_at) or now, "meta": line.meta, "created_at": now} for line in lines]
@@ -160,7 +153,7 @@ def add_logs(actor: Actor, task_id, lines: list[LogLine]) -> list[TaskLog]:
 
 def add_metric(actor: Actor, task_id, *, measured_at: datetime | None = None, **values) -> TaskMetric:
     """One sample of the task's resource use (execution time, memory, CPU, disk, network)."""
-    task = _existing(actor, task_id)
+    task = get_task(actor, task_id, with_person=False)
     metric = TaskMetric(task_id=task.id, measured_at=_known(measured_at) or utcnow(), **values)
     db.session.add(metric)
     db.session.commit()
@@ -196,7 +189,7 @@ def _new_fix(actor: Actor, origin: Task, *, error_code: str, original_error: str
 def create_auto_fix(actor: Actor, task_id, *, error_code: str, original_error: str = "", suggested_fix: str = "",
                     priority: str | None = None) -> Task:
     """A QUEUED task that fixes `task_id`'s error, pointing back at it."""
-    origin = _existing(actor, task_id)
+    origin = get_task(actor, task_id, with_person=False)
     fix = _new_fix(actor, origin, error_code=error_code, original_error=original_error, suggested_fix=suggested_fix,
                    priority=priority)
     db.session.commit()
@@ -206,7 +199,7 @@ def create_auto_fix(actor: Actor, task_id, *, error_code: str, original_error: s
 
 def fix_error(actor: Actor, task_id, error_id: int, *, ip: str) -> Task:
     """The auto-fix task for one recorded error (from the task page); the error then points at it."""
-    task = _existing(actor, task_id)
+    task = get_task(actor, task_id, with_person=False)
     error = db.session.scalar(select(TaskError).where(TaskError.id == error_id, TaskError.task_id == task.id))
     if error is None:
         raise NotFound(_l("That error is not one of this task's."), code="ERROR_NOT_FOUND")
@@ -224,7 +217,7 @@ def fix_error(actor: Actor, task_id, error_id: int, *, ip: str) -> Task:
 def report_error(actor: Actor, task_id, *, error_code: str, message: str, details: str = "", stack_trace: str = "",
                  occurred_at: datetime | None = None, auto_fix: bool = False) -> TaskError:
     """Record an error; with `auto_fix`, also the task that fixes it (one transaction)."""
-    task = _existing(actor, task_id)
+    task = get_task(actor, task_id, with_person=False)
     fix = _new_fix(actor, task, error_code=error_code, original_error=message, suggested_fix=details,
                    priority=None) if auto_fix else None
     error = TaskError(task_id=task.id, error_code=error_code, message=message, details=details,
