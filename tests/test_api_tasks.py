@@ -1,5 +1,6 @@
 """Spec 002's task API: every endpoint's answer, the state machine, who sees what, bad input, limits."""
 
+import base64
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -199,11 +200,13 @@ def test_fixes_of_fixes_stop_at_the_third_generation(client, app, agent):
         count = db.session.query(Task).count()
     error_of(client.post(f"/api/v1/tasks/{task_id}/auto-fix", headers=headers, json={"errorCode": "E"}),
              409, "AUTO_FIX_LIMIT_REACHED")
-    error_of(client.post(f"/api/v1/tasks/{task_id}/errors", headers=headers,
-                         json={"errorCode": "E", "message": "again", "autoFixRequested": True}),
-             409, "AUTO_FIX_LIMIT_REACHED")
+    # The error itself is never lost: recorded, with no fix, and the answer says why.
+    kept = client.post(f"/api/v1/tasks/{task_id}/errors", headers=headers,
+                       json={"errorCode": "E", "message": "again", "autoFixRequested": True})
+    assert kept.status_code == 201 and kept.json["data"]["autoFixTaskId"] is None
+    assert "No auto-fix task" in kept.json["message"]
     with app.app_context():
-        assert db.session.query(Task).count() == count and db.session.query(TaskError).count() == 0
+        assert db.session.query(Task).count() == count and db.session.query(TaskError).count() == 1
 
 
 def test_people_see_their_own_tenant_admins_their_tenant_instance_admins_all(client, app):
@@ -312,6 +315,17 @@ def test_credentials_and_scopes_are_checked_in_spec_002s_shape(client, app, agen
     ("post", "/errors", {"errorCode": "E", "message": "m", "autoFixRequested": "please"}, 422, "VALIDATION_ERROR"),
     ("post", "/auto-fix", {"priority": "HIGH"}, 422, "VALIDATION_ERROR"),
     ("post", "/auto-fix", None, 400, "BAD_REQUEST"),
+    # PostgreSQL cannot store NUL in text: refused up front, on every backend alike.
+    ("post", "", {"title": "a\u0000b"}, 422, "VALIDATION_ERROR"),
+    ("patch", "/status", {"status": "COMPLETED", "message": "done\u0000"}, 422, "VALIDATION_ERROR"),
+    ("post", "/logs", {"logs": [{"message": "ok"}, {"message": "bad\u0000"}]}, 422, "VALIDATION_ERROR"),
+    ("post", "/errors", {"errorCode": "E", "message": "m", "stackTrace": "\u0000"}, 422, "VALIDATION_ERROR"),
+    # Moments that leave the calendar once in UTC.
+    ("post", "/logs", {"message": "x", "timestamp": "9999-12-31T23:59:59-05:00"}, 422, "VALIDATION_ERROR"),
+    ("patch", "/status", {"status": "COMPLETED", "completedAt": "9999-12-31T23:59:59-05:00"}, 422,
+     "VALIDATION_ERROR"),
+    ("post", "/metrics", {"cpuUsage": 1, "timestamp": "0001-01-01T00:00:00+05:00"}, 422, "VALIDATION_ERROR"),
+    ("post", "/metrics", {"cpuUsage": 1e309}, 422, "VALIDATION_ERROR"),
 ])
 def test_bad_input_is_refused_in_the_envelope_and_nothing_is_written(client, app, agent, method, path, body, status,
                                                                     code):
@@ -325,7 +339,7 @@ def test_bad_input_is_refused_in_the_envelope_and_nothing_is_written(client, app
     kwargs = {"data": body, "content_type": "application/json"} if isinstance(body, str) or body is None \
         else {"json": body}
     error = error_of(getattr(client, method)(url, headers=headers, **kwargs), status, code)
-    assert error["message"].startswith(("Send a JSON body.", "The request body failed validation."))
+    assert error["message"].startswith(("Send a JSON body.", "The request body failed validation.", "Text may not"))
     with app.app_context():
         assert before == (db.session.query(Task).count(), db.session.query(TaskLog).count(),
                           db.session.query(TaskMetric).count(), db.session.query(TaskError).count())
@@ -343,6 +357,11 @@ def test_unknown_ids_filters_and_cursors(client, agent):
     error_of(client.get("/api/v1/tasks?from=soon", headers=headers), 422, "VALIDATION_ERROR")
     error_of(client.get("/api/v1/tasks?cursor=bm90LWEtY3Vyc29y", headers=headers), 422, "VALIDATION_ERROR")
     error_of(client.get("/api/v1/tasks/x/logs?level=LOUD", headers=headers), 422, "VALIDATION_ERROR")
+    error_of(client.get(f"/api/v1/tasks/x/logs?before={2**63}", headers=headers), 422, "VALIDATION_ERROR")
+    error_of(client.get("/api/v1/tasks/x/logs?q=a%00b", headers=headers), 422, "VALIDATION_ERROR")
+    error_of(client.get("/api/v1/tasks?from=9999-12-31T23:59:59-05:00", headers=headers), 422, "VALIDATION_ERROR")
+    forged = base64.urlsafe_b64encode(f"9999-12-31T23:59:59-05:00|{uuid.uuid4()}".encode()).decode()
+    error_of(client.get(f"/api/v1/tasks?cursor={forged}", headers=headers), 422, "VALIDATION_ERROR")
     error_of(client.delete("/api/v1/tasks", headers=headers), 405, "METHOD_NOT_ALLOWED")
     error_of(client.get("/api/v1/tasks/a/b/c", headers=headers), 404, "NOT_FOUND")
 
@@ -413,6 +432,9 @@ def test_log_lines_are_limited_per_minute_counting_every_line_of_a_batch(app_env
     error_of(refused, 429, "RATE_LIMIT_EXCEEDED")
     assert refused.headers["X-RateLimit-Limit"] == "5" and int(refused.headers["Retry-After"]) >= 1
     assert limited.post(url, json={"message": "the fifth"}, headers=headers).status_code == 201
+    # A batch for a task the caller may not see spends none of the budget (it was refused first).
+    error_of(limited.post("/api/v1/tasks/00000000-0000-0000-0000-000000000000/logs", json={"message": "x"},
+                          headers=headers), 404, "TASK_NOT_FOUND")
     with app.app_context():
         assert [log.message for log in db.session.query(TaskLog).order_by(TaskLog.id)] == ["0", "1", "2", "3",
                                                                                            "the fifth"]
@@ -427,13 +449,8 @@ def test_health_reports_its_components(client, app_env):
     assert (body["status"], body["success"], body["components"]) == (
         "UP", True, {"database": "UP", "cache": "UP", "jobQueue": "UP"})
     assert body["data"] == {k: body[k] for k in ("status", "timestamp", "version", "components")}
-    # (Its own Socket.IO queue: the extension is shared, so the next app built sets it back.)
-    cache_down = create_app(env={**app_env, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:9/0",
-                                 "SOCKETIO_MESSAGE_QUEUE": "redis://127.0.0.1:9/1"}).test_client()
-    try:
-        sick = cache_down.get("/api/v1/health")
-    finally:
-        create_app(env=app_env)
+    cache_down = create_app(env={**app_env, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:9/0"}).test_client()
+    sick = cache_down.get("/api/v1/health")
     assert sick.status_code == 503
     assert (sick.json["status"], sick.json["components"]["cache"], sick.json["components"]["database"]) == (
         "DOWN", "DOWN", "UP")

@@ -68,7 +68,8 @@ def test_cdn_mode_allows_exactly_the_pinned_files_and_uses_sri(app_env):
     response = client.get("/auth/login")
     htmx_url = CDN_ORIGIN + "/npm/htmx.org@" + ASSETS["htmx"]["version"] + "/dist/htmx.min.js"
     chart_url = CDN_ORIGIN + "/npm/chart.js@" + ASSETS["chart"]["version"] + "/dist/chart.umd.min.js"
-    assert f"script-src 'self' {htmx_url} {chart_url};" in response.headers["Content-Security-Policy"]
+    socketio_url = CDN_ORIGIN + "/npm/socket.io-client@" + ASSETS["socketio"]["version"] + "/dist/socket.io.min.js"
+    assert f"script-src 'self' {htmx_url} {chart_url} {socketio_url};" in response.headers["Content-Security-Policy"]
     assert f"{CDN_ORIGIN} " not in response.headers["Content-Security-Policy"] + " "  # never the whole CDN
     html = response.get_data(as_text=True)
     htmx = ASSETS["htmx"]

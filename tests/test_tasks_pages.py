@@ -131,8 +131,24 @@ def test_an_error_becomes_an_auto_fix_task_in_one_click(client, app, people):
         assert db.session.get(TaskError, error_id).auto_fix_task_id == fix.id
     fix_page = client.get(created.location).get_data(as_text=True)
     assert "Auto-fix task created" in fix_page and f'href="/tasks/{task}"' in fix_page
+    again = post(client, f"/tasks/{task}/errors/{error_id}/auto-fix")  # a double click, a stale page
+    assert again.status_code == 303 and again.location == created.location
+    assert "This error already has its auto-fix task" in client.get(again.location).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(Task).count() == 2  # one fix, however often it is asked for
+    assert post(client, f"/tasks/{task}/errors/{2**63}/auto-fix").status_code == 404
     origin_page = client.get(f"/tasks/{task}").get_data(as_text=True)
     assert f'href="/tasks/{fix_id}"' in origin_page and "Open its auto-fix task" in origin_page
+
+
+def test_hostile_filters_get_an_answer_not_an_error(client, app, people):
+    headers = agent_token(app)
+    task = new_task(client, headers, "github:alice")
+    for url in ("/tasks?user=github:al%00ice", f"/tasks/{task}?q=a%00b", f"/tasks/{task}/logs?q=%00"):
+        assert client.get(url).status_code == 400  # NUL: PostgreSQL could not even compare it
+    for url in (f"/tasks/{task}?before={2**63}", f"/tasks/{task}/logs?before=-5", "/tasks?cursor=%FF%FE",
+                "/tasks?status=<script>", f"/tasks/{task}?level=LOUD"):
+        assert client.get(url).status_code == 200, url
 
 
 def test_japanese_pages(client, app, people):
@@ -235,3 +251,44 @@ def test_events_cross_gunicorn_workers_through_redis(app_env, redis_url):
     finally:
         browser_side.stop()
         agent_side.stop()
+
+
+def test_an_open_socket_loses_what_its_person_may_no_longer_see(live_server_factory):
+    """Rooms are checked on connect and on join; the sweep takes them back when access ends while
+    the socket stays open (admin rights revoked; account deactivated)."""
+    from webapp.accounts import service as accounts
+    from webapp.accounts.models import User
+    from webapp.live.watch import watch_of
+
+    server = live_server_factory()
+    app = server.app
+    root = make_user(app, "root@example.com")
+    make_user(app, "alice@example.com", github="alice")
+    bob = make_user(app, "bob@example.com", github="bob")
+    with app.app_context():
+        db.session.get(User, bob).is_admin = True  # bob administers, for now
+        db.session.commit()
+    headers = agent_token(app)
+    alices = requests.post(f"{server.url}/api/v1/tasks", json={"title": "t", "user": "github:alice"},
+                           headers=headers, timeout=10).json()["data"]["id"]
+    bob_socket = Listener(server.url, session_cookie(app, "bob@example.com"), alices)
+    try:
+        assert bob_socket.joined == {"ok": True}
+        with app.app_context():
+            accounts.set_admin(db.session.get(User, root), bob, False, ip="127.0.0.1")
+        assert watch_of(app).sweep() == 0  # still signed in, but no longer an admin
+        requests.post(f"{server.url}/api/v1/tasks/{alices}/logs", json={"message": "private"}, headers=headers,
+                      timeout=10)
+        requests.post(f"{server.url}/api/v1/tasks", json={"title": "new", "user": "github:alice"}, headers=headers,
+                      timeout=10)
+        assert not bob_socket.heard.wait(1.5), bob_socket.events
+        with app.app_context():
+            accounts.set_active(db.session.get(User, root), bob, False, ip="127.0.0.1")
+        assert watch_of(app).sweep() == 1
+        for _ in range(30):
+            if not bob_socket.client.connected:
+                break
+            threading.Event().wait(0.1)
+        assert not bob_socket.client.connected
+    finally:
+        bob_socket.close()

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Flask
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_socketio import SocketIO
 from gevent import monkey
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -34,9 +35,9 @@ from webapp.dashboard.theme import current_theme
 from webapp.dashboard.views import bp as dashboard_bp
 from webapp.db import crypto, prepared, sqlite, writer  # noqa: F401  (sqlite: pragmas on connect)
 from webapp.db.orm import db
-from webapp.extensions import babel, csrf, limiter, login_manager, migrate, socketio
+from webapp.extensions import babel, csrf, limiter, login_manager, migrate
 from webapp.json_provider import BoundedRequest, OrjsonProvider
-from webapp.live import events as live_events  # noqa: F401  (Socket.IO handlers)
+from webapp.live import events as live_events
 from webapp.llm_configs.cli import keys_cli, llm_config_cli
 from webapp.llm_configs.views import bp as llm_settings_bp
 from webapp.machine import registry as machine_registry
@@ -44,7 +45,7 @@ from webapp.tasks.cli import tasks_cli
 from webapp.tasks.views import bp as tasks_bp
 from webapp.tokens.cli import tokens_cli
 from webapp.tokens.views import bp as tokens_bp
-from webapp.web import error_pages, rate_limits
+from webapp.web import error_pages, input_guard, rate_limits
 from webapp.web.assets import ASSETS, asset_tag, asset_url
 from webapp.web.navigation import navigation
 from webapp.web.cookie_session import BrowserSessionInterface
@@ -105,6 +106,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     rate_limits.skip_machine_requests(app)
+    input_guard.init_app(app)
     oauth.init_app(app)
     crypto.init_app(app)
     prepared.init_app(app)
@@ -113,6 +115,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.unauthorized_handler(first_visit_or_sign_in)
     login_manager.session_protection = "basic"
     login_manager.user_loader(accounts.load_session_user)
+    socketio = SocketIO()
+    live_events.register(socketio)
     socketio.init_app(app, async_mode=_async_mode(), message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"] or None)
 
 

@@ -8,7 +8,6 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_socketio import SocketIO
 from flask_wtf import CSRFProtect
 
 from webapp.remote_addr import client_ip
@@ -19,5 +18,10 @@ csrf = CSRFProtect()
 babel = Babel()
 # Guards the sign-in pages; the machine APIs count per token instead (webapp/machine/ratelimit.py).
 limiter = Limiter(key_func=client_ip, default_limits=[])
-# Live updates to signed-in browsers (webapp/live/events.py).
-socketio = SocketIO()
+# Live updates to signed-in browsers: one SocketIO per app, made in create_app (Flask-SocketIO keeps
+# one server, with its message queue, per instance: two apps in one process must not share it).
+
+
+def socketio_of(app):
+    """The app's SocketIO (webapp/live/events.py registers its handlers)."""
+    return app.extensions["socketio"]

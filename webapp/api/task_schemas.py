@@ -3,12 +3,12 @@ document is generated from them. Field names are the spec's (camelCase)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, RootModel, model_validator
 
-from webapp.tasks.models import LEVELS, PRIORITIES, STATUSES
+from webapp.tasks.models import LEVELS, MAX_ID, PRIORITIES, STATUSES
 
 Status = Literal["QUEUED", "PROCESSING", "COMPLETED", "FAILED"]
 ALIASES = {"WARNING": "WARN", "CRITICAL": "FATAL", "TRACE": "DEBUG"}
@@ -29,6 +29,19 @@ def _names_pattern(names: tuple[str, ...]) -> str:
     return rf"^({one})(,({one}))*$"
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    """Any RFC 3339 moment, in UTC (no offset means UTC); one that leaves the calendar in UTC is refused."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("the moment is out of range") from None
+
+
+UTCMoment = Annotated[datetime, AfterValidator(_utc)]
 Priority = Annotated[Literal[PRIORITIES], BeforeValidator(_upper)]
 Level = Annotated[Literal[LEVELS], BeforeValidator(_level)]
 # platform:login, or a user id (a UUID)
@@ -59,8 +72,8 @@ class StatusRequest(_Body):
     status: Status
     message: str | None = Message
     progress: int | None = Field(default=None, ge=0, le=100)
-    startedAt: datetime | None = Moment  # noqa: N815 (the spec's names)
-    completedAt: datetime | None = Moment  # noqa: N815
+    startedAt: UTCMoment | None = Moment  # noqa: N815 (the spec's names)
+    completedAt: UTCMoment | None = Moment  # noqa: N815
 
 
 class ProgressRequest(_Body):
@@ -73,7 +86,7 @@ class ProgressRequest(_Body):
 class LogRequest(_Body):
     level: Level = "INFO"
     message: str = Field(min_length=1, max_length=10000)
-    timestamp: datetime | None = Moment
+    timestamp: UTCMoment | None = Moment
     metadata: dict[str, Any] | None = None
 
 
@@ -97,7 +110,7 @@ class MetricRequest(_Body):
     cpuUsage: float | None = Field(default=None, ge=0, le=1e6, description="Percent")  # noqa: N815
     diskUsage: float | None = Field(default=None, ge=0, le=1e12, description="MB")  # noqa: N815
     networkUsage: float | None = Field(default=None, ge=0, le=1e12, description="KB")  # noqa: N815
-    timestamp: datetime | None = Moment
+    timestamp: UTCMoment | None = Moment
 
     @model_validator(mode="after")
     def _measures_something(self):
@@ -111,7 +124,7 @@ class ErrorRequest(_Body):
     message: str = Field(min_length=1, max_length=10000)
     details: str = Field(default="", max_length=20000)
     stackTrace: str = Field(default="", max_length=65536)  # noqa: N815
-    timestamp: datetime | None = Moment
+    timestamp: UTCMoment | None = Moment
     autoFixRequested: bool = False  # noqa: N815
 
 
@@ -129,14 +142,14 @@ class TaskListQuery(BaseModel):
                                description="One status or several, comma-separated", examples=["PROCESSING"])
     user: str | None = Field(default=None, max_length=300, pattern=PERSON_PATTERN,
                              description="platform:login or a user id", examples=["github:octocat"])
-    since: datetime | None = Field(default=None, alias="from", description="Created at or after (RFC 3339)")
-    until: datetime | None = Field(default=None, alias="to", description="Created before (RFC 3339)")
+    since: UTCMoment | None = Field(default=None, alias="from", description="Created at or after (RFC 3339)")
+    until: UTCMoment | None = Field(default=None, alias="to", description="Created before (RFC 3339)")
     limit: int = Field(default=20, ge=1, le=100)
     cursor: str | None = Field(default=None, max_length=200, description="nextCursor of the previous page")
 
 
 class LogQuery(BaseModel):
-    before: int | None = Field(default=None, ge=1, description="Lines older than this log id (nextCursor)")
+    before: int | None = Field(default=None, ge=1, le=MAX_ID, description="Lines older than this log id (nextCursor)")
     level: str | None = Field(default=None, max_length=100, pattern=_names_pattern(LEVELS),
                               description="One level or several, comma-separated", examples=["ERROR,FATAL"])
     q: str | None = Field(default=None, max_length=200, description="Text the message contains")

@@ -125,9 +125,11 @@ def send_logs(id: str):  # noqa: A002
     body = parse_body(schemas.LogBody, 'Expected {"level": "INFO", "message": "..."} or {"logs": [...]}.').root
     batch = isinstance(body, schemas.LogBatchRequest)
     entries = body.logs if batch else [body]
+    actor = _actor(id)
+    task = queries.get_task(actor, id, with_person=False)  # a refused batch spends none of the line budget
     charge("TASK_LOG_LINES_LIMIT", len(entries))
-    logs = service.add_logs(_actor(id), id, [service.LogLine(e.level, e.message, e.timestamp, e.metadata)
-                                             for e in entries])
+    logs = service.add_logs(actor, task, [service.LogLine(e.level, e.message, e.timestamp, e.metadata)
+                                          for e in entries])
     if batch:
         return _ok({"taskId": str(logs[0].task_id), "count": len(logs), "logs": [log_json(row) for row in logs]},
                    f"{len(logs)} log lines recorded", 201)
@@ -164,15 +166,17 @@ def send_metrics(id: str):  # noqa: A002
 @bp.post("/api/v1/tasks/<id>/errors")
 @requires("tasks:write")
 @operation("Report an error; autoFixRequested also creates the task that fixes it", "reportTaskError", **PATH,
-           body=schemas.ErrorRequest, responses={201: Reply("The error, with autoFixTaskId", schemas.ErrorEnvelope)},
-           errors={**WRITE_ERRORS, 409: "AUTO_FIX_LIMIT_REACHED: the task is a third-generation fix already"})
+           body=schemas.ErrorRequest, responses={201: Reply("The error, with autoFixTaskId (null, and the message "
+                                                            "says why, when no fix may be made)",
+                                                            schemas.ErrorEnvelope)},
+           errors=WRITE_ERRORS)
 def report_error(id: str):  # noqa: A002
     data = parse_body(schemas.ErrorRequest, 'Expected {"errorCode": "...", "message": "...", "details", '
                                             '"stackTrace", "autoFixRequested"}.')
-    error = service.report_error(_actor(id), id, error_code=data.errorCode, message=data.message,
-                                 details=data.details, stack_trace=data.stackTrace, occurred_at=data.timestamp,
-                                 auto_fix=data.autoFixRequested)
-    return _ok(error_json(error), "Error recorded", 201)
+    error, no_fix = service.report_error(_actor(id), id, error_code=data.errorCode, message=data.message,
+                                         details=data.details, stack_trace=data.stackTrace,
+                                         occurred_at=data.timestamp, auto_fix=data.autoFixRequested)
+    return _ok(error_json(error), f"Error recorded. No auto-fix task: {no_fix}" if no_fix else "Error recorded", 201)
 
 
 @bp.post("/api/v1/tasks/<id>/auto-fix")

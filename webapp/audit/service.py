@@ -56,7 +56,9 @@ def record_detached(action: str, *, ip: str, actor=None, actor_label: str | None
     writer().append(_INSERT, {
         "created_at": utcnow(), "actor_user_id": getattr(actor, "id", actor_user_id), "actor_token_id": actor_token_id,
         "actor_label": (actor_label if actor_label is not None else actor_label_for(actor))[:320],
-        "action": action, "target": target[:320], "outcome": outcome, "ip_address": (ip or "")[:64],
+        # What a caller sent (a path, a login) may hold NUL, which PostgreSQL cannot store.
+        "action": action, "target": target[:320].replace("\x00", "\ufffd"), "outcome": outcome,
+        "ip_address": (ip or "")[:64],
         "status_code": status_code, "latency_ms": latency_ms, "details": details or {},
     })
 

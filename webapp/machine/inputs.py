@@ -26,13 +26,47 @@ def _invalid(message: str, error: ValidationError) -> BadRequest:
                       details={"errors": problems(error)})
 
 
+NUL_MESSAGE = "Text may not contain NUL characters (\\u0000)."
+
+
+def text_with_nul(value, path: str = "") -> str | None:
+    """The first declared text field of a parsed model holding a NUL (PostgreSQL refuses them in
+    text columns), by its path; free-form JSON objects (a log line's metadata) are stored as JSON
+    and may hold anything."""
+    if isinstance(value, str):
+        return path or "body" if "\x00" in value else None
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            found = text_with_nul(getattr(value, name), f"{path}.{name}" if path else name)
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = text_with_nul(item, f"{path}.{index}" if path else str(index))
+            if found:
+                return found
+    return None
+
+
+def _refuse_nul(parsed: BaseModel, message: str = "") -> None:
+    field = text_with_nul(parsed)
+    if field:
+        field = field.removeprefix("root.")  # a RootModel's one field is the body itself
+        answering = family()
+        raise BadRequest(f"{NUL_MESSAGE} {message}".strip(), code=answering.invalid_request_code,
+                         status=answering.validation_status,
+                         details={"errors": [{"field": field, "message": NUL_MESSAGE}]})
+
+
 def parse_query(model: type[Model]) -> Model:
     """The query string as `model`; empty values mean "use the default", unknown names are ignored."""
     try:
-        return model.model_validate({k: v for k, v in request.args.items() if v != ""})
+        parsed = model.model_validate({k: v for k, v in request.args.items() if v != ""})
     except ValidationError as error:
         names = ", ".join(sorted({str(e["loc"][0]) for e in error.errors() if e["loc"]}))
         raise _invalid(f"Check the query parameters: {names}.", error) from None
+    _refuse_nul(parsed)
+    return parsed
 
 
 def parse_body(model: type[Model], message: str) -> Model:
@@ -42,6 +76,8 @@ def parse_body(model: type[Model], message: str) -> Model:
         answering = family()
         raise BadRequest(f"Send a JSON body. {message}", code=answering.malformed_code or answering.invalid_request_code)
     try:
-        return model.model_validate(body)
+        parsed = model.model_validate(body)
     except ValidationError as error:
         raise _invalid(f"The request body failed validation. {message}", error) from None
+    _refuse_nul(parsed, message)
+    return parsed

@@ -36,6 +36,23 @@ INFO = {
 }
 
 
+NO_NUL = "^[^\\u0000]*$"  # what webapp/machine/inputs.py refuses in text, said in the schema
+
+
+def _no_nul(schema):
+    """Every free text of a request schema says it takes no NUL (a pattern of its own already does)."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "string" and not any(k in schema for k in ("pattern", "enum", "const", "format")):
+            schema["pattern"] = NO_NUL
+        for key, value in schema.items():
+            if key not in ("examples", "default"):
+                _no_nul(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _no_nul(value)
+    return schema
+
+
 def _ref(model: type[BaseModel]) -> dict:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
@@ -48,7 +65,7 @@ def _parameters(model: type[BaseModel] | None, where: str) -> list[dict]:
     parameters = []
     for name, prop in schema["properties"].items():
         parameter = {"name": name, "in": where, "required": where == "path" or name in required,
-                     "schema": {k: v for k, v in prop.items() if k not in ("title", "description", "examples")}}
+                     "schema": _no_nul({k: v for k, v in prop.items() if k not in ("title", "description", "examples")})}
         if prop.get("description"):
             parameter["description"] = prop["description"]
         if prop.get("examples"):
@@ -130,6 +147,7 @@ class _Builder:
     def document(self) -> dict:
         ordered = sorted(self.models, key=lambda m: m.__name__)
         _, defs = models_json_schema([(m, "validation") for m in ordered], ref_template="#/components/schemas/{model}")
+        _no_nul(defs)
         return {"openapi": "3.1.0", "info": INFO, "servers": [{"url": "/"}], "paths": self.paths,
                 "components": {"schemas": defs.get("$defs", {}), "securitySchemes": self.schemes}}
 

@@ -71,7 +71,7 @@ def may_act_for(actor: Actor, person: User) -> bool:
 
 def task_not_found(task_id) -> NotFound:
     return NotFound(_l("The task was not found. Check its id, and that it is one of yours."), code="TASK_NOT_FOUND",
-                    details=f"Task with id '{str(task_id)[:100]}' does not exist")
+                    details=f"Task with id '{str(task_id)[:100].replace(chr(0), chr(0xFFFD))}' does not exist")
 
 
 def task_id_of(value) -> uuid.UUID:

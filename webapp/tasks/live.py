@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 
-from webapp.extensions import socketio
+from flask import current_app
+
+from webapp.extensions import socketio_of
 from webapp.tasks.serialize import error_json, log_json, metric_json, status_json
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ def user_room(user_id) -> str:
 def _emit(event: str, data: dict, rooms: list[str]) -> None:
     """Best effort: the change is committed whatever happens to the notification."""
     try:
-        socketio.emit(event, data, to=rooms)
+        socketio_of(current_app).emit(event, data, to=rooms)
     except Exception as error:  # noqa: BLE001 (a dead message queue must not fail the agent's call)
         log.warning("live update %s not sent: %s", event, error.__class__.__name__)
 

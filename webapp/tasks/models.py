@@ -20,6 +20,7 @@ STATUSES = ("QUEUED", "PROCESSING", "COMPLETED", "FAILED")
 FINISHED = ("COMPLETED", "FAILED")
 PRIORITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
 LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+MAX_ID = 2**63 - 1  # the largest row id either database stores
 # A 64-bit id on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY (64-bit there too).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -8,7 +8,7 @@ import base64
 import binascii
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
@@ -18,7 +18,7 @@ from webapp.accounts.models import User
 from webapp.db.orm import db
 from webapp.errors import NotFound, ValidationFailed
 from webapp.tasks.access import Actor, person, task_id_of, task_not_found, visible
-from webapp.tasks.models import Task, TaskError, TaskLog, TaskMetric
+from webapp.tasks.models import MAX_ID, Task, TaskError, TaskLog, TaskMetric
 
 RECENT_LOGS = 50
 RECENT_ERRORS = 20
@@ -48,7 +48,9 @@ def _after(cursor: str):
     try:
         created, _, task_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition("|")
         created_at, task_id = datetime.fromisoformat(created), uuid.UUID(task_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        created_at = created_at.astimezone(timezone.utc) if created_at.tzinfo else created_at.replace(
+            tzinfo=timezone.utc)
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise ValidationFailed(_l("The cursor is not one this API handed out; start from the first page."),
                                field="cursor") from None
     return or_(Task.created_at < created_at, and_(Task.created_at == created_at, Task.id < task_id))
@@ -118,6 +120,8 @@ def log_page(actor: Actor, task_or_id, *, before: int | None = None, levels: tup
     first); `next_cursor` is the id to ask before for the page older than this one."""
     task = task_or_id if isinstance(task_or_id, Task) else get_task(actor, task_or_id)
     query = select(TaskLog).where(TaskLog.task_id == task.id)
+    if before is not None and not 1 <= before <= MAX_ID:
+        return Page([], None)  # no line has such an id
     if before is not None:
         query = query.where(TaskLog.id < before)
     if levels:

@@ -25,7 +25,7 @@ from webapp.db.orm import db
 from webapp.errors import Conflict, InvalidTransition, NotFound
 from webapp.tasks import live
 from webapp.tasks.access import Actor, person, task_id_of, task_not_found, visible
-from webapp.tasks.models import FINISHED, Task, TaskError, TaskLog, TaskMetric
+from webapp.tasks.models import FINISHED, MAX_ID, Task, TaskError, TaskLog, TaskMetric
 from webapp.tasks.queries import get_task
 
 # status -> the statuses it may be reached from. PROCESSING again only updates message and progress
@@ -34,6 +34,7 @@ from webapp.tasks.queries import get_task
 TRANSITIONS = {"PROCESSING": ("QUEUED", "PROCESSING"), "COMPLETED": ("PROCESSING",), "FAILED": ("QUEUED", "PROCESSING")}
 MAX_FIX_DEPTH = 3  # a fix of a fix of a fix, and no further: a failing fix must not breed forever
 ALREADY_FINISHED = _l("The task has already finished; its status can no longer change.")
+TOO_DEEP = _l("This task is already a fix of a fix of a fix; look at it yourself before trying again.")
 
 
 def _finished(task_id, status: str) -> Conflict:
@@ -134,9 +135,11 @@ class LogLine:
     meta: dict | None = None
 
 
-def add_logs(actor: Actor, task_id, lines: list[LogLine]) -> list[TaskLog]:
-    """Append log lines (one request's batch, in order); lines arrive even after the task finished."""
-    task = get_task(actor, task_id, with_person=False)
+def add_logs(actor: Actor, task: Task | str, lines: list[LogLine]) -> list[TaskLog]:
+    """Append log lines (one request's batch, in order) to a task (or its id); lines arrive even
+    after the task finished."""
+    if not isinstance(task, Task):
+        task = get_task(actor, task, with_person=False)
     now = utcnow()
     rows = [{"task_id": task.id, "level": line.level, "message": line.message,
              "logged_at": _known(line.logged_at) or now, "meta": line.meta, "created_at": now} for line in lines]
@@ -171,9 +174,8 @@ def _new_fix(actor: Actor, origin: Task, *, error_code: str, original_error: str
              priority: str | None) -> Task:
     if origin.fix_depth >= MAX_FIX_DEPTH:
         db.session.rollback()
-        raise Conflict(_l("This task is already a fix of a fix of a fix; look at it yourself before trying again."),
-                       code="AUTO_FIX_LIMIT_REACHED", details=f"Task '{origin.id}' is auto-fix generation "
-                                                              f"{origin.fix_depth}")
+        raise Conflict(TOO_DEEP, code="AUTO_FIX_LIMIT_REACHED",
+                       details=f"Task '{origin.id}' is auto-fix generation {origin.fix_depth}")
     owner = origin.person
     now = utcnow()
     fix = Task(tenant_id=origin.tenant_id, user_id=origin.user_id, origin_task_id=origin.id,
@@ -197,29 +199,44 @@ def create_auto_fix(actor: Actor, task_id, *, error_code: str, original_error: s
     return fix
 
 
-def fix_error(actor: Actor, task_id, error_id: int, *, ip: str) -> Task:
-    """The auto-fix task for one recorded error (from the task page); the error then points at it."""
+def fix_error(actor: Actor, task_id, error_id: int, *, ip: str) -> tuple[Task, bool]:
+    """The auto-fix task of one recorded error (from the task page), and whether it is new: made
+    once, however often the button is pressed; the error then points at it."""
     task = get_task(actor, task_id, with_person=False)
-    error = db.session.scalar(select(TaskError).where(TaskError.id == error_id, TaskError.task_id == task.id))
+    error = db.session.scalar(select(TaskError).where(TaskError.id == error_id, TaskError.task_id == task.id)) \
+        if 1 <= error_id <= MAX_ID else None
     if error is None:
         raise NotFound(_l("That error is not one of this task's."), code="ERROR_NOT_FOUND")
+    if error.auto_fix_task_id is not None:
+        return get_task(actor, error.auto_fix_task_id, with_person=False), False
     fix = _new_fix(actor, task, error_code=error.error_code, original_error=error.message,
                    suggested_fix=error.details, priority=None)
-    if error.auto_fix_task_id is None:
-        error.auto_fix_task_id = fix.id
+    # Compare-and-set: of two presses racing, one links its fix and the other's is undone.
+    linked = db.session.execute(update(TaskError).where(TaskError.id == error.id, TaskError.auto_fix_task_id.is_(None))
+                                .values(auto_fix_task_id=fix.id)).rowcount
+    if linked != 1:
+        db.session.rollback()
+        existing = db.session.scalar(select(TaskError.auto_fix_task_id).where(TaskError.id == error_id))
+        return get_task(actor, existing, with_person=False), False
     audit.record("task.auto_fix", ip=ip, actor=actor.user, target=str(task.id),
                  details={"auto_fix_task_id": str(fix.id), "error_code": error.error_code})
     db.session.commit()
     live.task_changed(fix)
-    return fix
+    return fix, True
 
 
 def report_error(actor: Actor, task_id, *, error_code: str, message: str, details: str = "", stack_trace: str = "",
-                 occurred_at: datetime | None = None, auto_fix: bool = False) -> TaskError:
-    """Record an error; with `auto_fix`, also the task that fixes it (one transaction)."""
+                 occurred_at: datetime | None = None, auto_fix: bool = False) -> tuple[TaskError, str | None]:
+    """Record an error; with `auto_fix`, also the task that fixes it (one transaction). The error is
+    kept even when no fix may be made (a fix of a fix of a fix): the second value says why not."""
     task = get_task(actor, task_id, with_person=False)
-    fix = _new_fix(actor, task, error_code=error_code, original_error=message, suggested_fix=details,
-                   priority=None) if auto_fix else None
+    fix, no_fix = None, None
+    if auto_fix:
+        if task.fix_depth >= MAX_FIX_DEPTH:
+            no_fix = str(TOO_DEEP)
+        else:
+            fix = _new_fix(actor, task, error_code=error_code, original_error=message, suggested_fix=details,
+                           priority=None)
     error = TaskError(task_id=task.id, error_code=error_code, message=message, details=details,
                       stack_trace=stack_trace, occurred_at=_known(occurred_at) or utcnow(),
                       auto_fix_task_id=fix.id if fix else None)
@@ -228,7 +245,7 @@ def report_error(actor: Actor, task_id, *, error_code: str, message: str, detail
     live.error_added(task, error)
     if fix is not None:
         live.task_changed(fix)
-    return error
+    return error, no_fix
 
 
 def prune(older_than: datetime, *, batch: int = 5000) -> dict[str, int]:

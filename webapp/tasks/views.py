@@ -105,11 +105,14 @@ def auto_fix(task_id: str, error_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        fix = service.fix_error(_actor(), task_id, error_id, ip=client_ip())
+        fix, created = service.fix_error(_actor(), task_id, error_id, ip=client_ip())
     except NotFound:
         abort(404)
     except DomainError as refused:  # a fix of a fix of a fix
         flash(str(refused.message), "error")
         return redirect(url_for(".detail", task_id=task_id), 303)
-    flash(_l("Auto-fix task created. An agent picks it up from the queue."), "success")
+    if created:
+        flash(_l("Auto-fix task created. An agent picks it up from the queue."), "success")
+    else:
+        flash(_l("This error already has its auto-fix task."), "info")
     return redirect(url_for(".detail", task_id=fix.id), 303)

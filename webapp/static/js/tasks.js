@@ -37,7 +37,9 @@
   function refreshList() {
     if (refreshing || !window.htmx) return;
     refreshing = true;
-    window.htmx.ajax("GET", root.dataset.refreshUrl, { target: "#tasks-table" }).then(function () { refreshing = false; });
+    var done = function () { refreshing = false; };
+    // The address bar holds the filters in force (the filter form pushes them there).
+    window.htmx.ajax("GET", location.pathname + location.search, { target: "#tasks-table" }).then(done, done);
   }
 
   function onTaskInList(task) {
@@ -60,12 +62,29 @@
       return;
     }
     var summary = document.getElementById("task-summary");
-    var changed = setStatus(summary.querySelector("[data-status]"), task.status);
+    setStatus(summary.querySelector("[data-status]"), task.status);
     setProgress(summary, task.progress);
     setMessage(summary, task.message);
-    if (changed && window.htmx) {  // started/finished times, rendered by the server in the page's language
-      window.htmx.ajax("GET", location.pathname, { target: "#task-summary", swap: "innerHTML" });
+    setMoment(summary.querySelector("[data-started]"), task.startedAt);
+    setMoment(summary.querySelector("[data-completed]"), task.completedAt);
+    setMoment(summary.querySelector("[data-updated]"), task.updatedAt);
+    var eta = summary.querySelector("[data-eta]");
+    if (eta) {
+      eta.textContent = task.estimatedTimeRemaining == null ? "—"
+        : eta.dataset.etaTemplate.replace("{n}", Math.ceil(task.estimatedTimeRemaining / 60));
     }
+  }
+
+  // As the server's datetime macro shows it: "2026-11-28 12:20" (UTC), the full moment on hover.
+  function setMoment(cell, iso) {
+    if (!cell) return;
+    cell.textContent = "";
+    if (!iso) { cell.textContent = "—"; return; }
+    var time = document.createElement("time");
+    time.dateTime = iso;
+    time.title = iso.slice(0, 19).replace("T", " ") + " UTC";
+    time.textContent = iso.slice(0, 16).replace("T", " ");
+    cell.appendChild(time);
   }
 
   function logFilter() {
@@ -102,7 +121,29 @@
       item.append(time, level, message);
       list.appendChild(item);
     });
+    trim(list);
     if (atBottom) scroller.scrollTop = scroller.scrollHeight;
+  }
+
+  // A tail that runs for hours keeps its newest lines; the oldest dropped ones stay a link away.
+  var MAX_LINES = 2000;
+  function trim(list) {
+    var lines = list.querySelectorAll(".log-line");
+    if (lines.length <= MAX_LINES) return;
+    for (var i = 0; i < lines.length - MAX_LINES; i++) lines[i].remove();
+    var older = list.querySelector(".load-older");
+    if (older) older.remove();
+    var first = list.querySelector(".log-line");
+    var item = document.createElement("li");
+    item.className = "load-older";
+    var link = document.createElement("a");
+    link.className = "btn btn-small";
+    var params = new URLSearchParams(location.search);
+    params.set("before", first.dataset.id);
+    link.href = location.pathname + "?" + params.toString();
+    link.textContent = root.dataset.olderLabel || "…";
+    item.appendChild(link);
+    list.insertBefore(item, first);
   }
 
   function color(name) {
