@@ -64,7 +64,8 @@ def populate(app):
             "timestamp": f"2026-11-28T10:0{minute}:00Z"})
     client.post(f"{url}/{running}/errors", headers=bearer(raw), json={
         "errorCode": "TEST_FAILURE", "message": "1 test failed", "details": "Fix the login redirect",
-        "stackTrace": "Traceback (most recent call last):\n  File \"tests/test_auth.py\", line 12", "autoFixRequested": True})
+        "stackTrace": "Traceback (most recent call last):\n  File \"tests/test_auth.py\", line 12",
+        "autoFixRequested": True})
     client.post(f"{url}/{running}/errors", headers=bearer(raw), json={"errorCode": "LINT", "message": "ruff: 3 errors"})
     done = client.post(url, json={"title": "Update dependencies", "user": "github:admin-gh"}, headers=bearer(raw))
     done_id = done.json["data"]["id"]

@@ -74,7 +74,8 @@ def parse_body(model: type[Model], message: str) -> Model:
     body = request.get_json(silent=True)
     if body is None:
         answering = family()
-        raise BadRequest(f"Send a JSON body. {message}", code=answering.malformed_code or answering.invalid_request_code)
+        raise BadRequest(f"Send a JSON body. {message}",
+                         code=answering.malformed_code or answering.invalid_request_code)
     try:
         parsed = model.model_validate(body)
     except ValidationError as error:

@@ -65,7 +65,8 @@ def _parameters(model: type[BaseModel] | None, where: str) -> list[dict]:
     parameters = []
     for name, prop in schema["properties"].items():
         parameter = {"name": name, "in": where, "required": where == "path" or name in required,
-                     "schema": _no_nul({k: v for k, v in prop.items() if k not in ("title", "description", "examples")})}
+                     "schema": _no_nul({k: v for k, v in prop.items()
+                                        if k not in ("title", "description", "examples")})}
         if prop.get("description"):
             parameter["description"] = prop["description"]
         if prop.get("examples"):

@@ -110,7 +110,8 @@ class LocalCounters:
 
 
 # KEYS: one per window; ARGV: amount and expiry (seconds) of each, then the cost of this request
-# (1, or a batch's log lines). Counts all windows only if every one has room; returns allowed, then count and milliseconds to reset for each window.
+# (1, or a batch's log lines). Counts all windows only if every one has room; returns allowed,
+# then count and milliseconds to reset for each window.
 # A window without a key (-2) reports its whole length; a key that lost its expiry (-1) gets one
 # back, so no counter can lock a caller out for good.
 _SCRIPT = """

@@ -51,8 +51,8 @@ def index():
     except DomainError:  # a cursor that is not ours, or a person reference that is not one
         page = queries.Page([], None)
     sees_others = current_user.is_admin or current_user.role == "ADMIN"
-    return render_page_or_fragment("tasks/index.html", "tasks/_table.html", listing=page, status_filter=status, person=person,
-                                   sees_others=sees_others, **_context())
+    return render_page_or_fragment("tasks/index.html", "tasks/_table.html", listing=page, status_filter=status,
+                                   person=person, sees_others=sees_others, **_context())
 
 
 def _log_filters() -> tuple[tuple[str, ...], str]:

@@ -17,7 +17,8 @@ def _csp() -> str:
     policy = current_app.extensions.get("agentdesk.csp")
     if policy is None:
         policy = current_app.extensions["agentdesk.csp"] = (
-            f"default-src 'self'; script-src {asset_sources('htmx', 'chart', 'socketio')}; style-src 'self'; img-src 'self' data:; "
+            f"default-src 'self'; script-src {asset_sources('htmx', 'chart', 'socketio')}; style-src 'self'; "
+            "img-src 'self' data:; "
             "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
             "frame-ancestors 'none'")
     return policy
