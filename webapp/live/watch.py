@@ -15,6 +15,8 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
+
 from webapp.accounts.models import User
 from webapp.db.orm import db
 from webapp.errors import NotFound
@@ -74,8 +76,12 @@ class Watch:
         cut, server = 0, socketio_of(self.app).server
         with self.app.app_context():
             try:
+                # One query for everyone connected (a worker may hold thousands of idle sockets).
+                ids = {user_id for user_id, _, _, _ in snapshot.values()}
+                people = {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))} \
+                    if ids else {}
                 for sid, (user_id, version, rooms, tasks) in snapshot.items():
-                    user = db.session.get(User, user_id)
+                    user = people.get(user_id)
                     if user is None or not user.active or user.session_version != version:
                         server.disconnect(sid, namespace=NAMESPACE)
                         self.disconnected(sid)
