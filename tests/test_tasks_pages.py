@@ -292,3 +292,14 @@ def test_an_open_socket_loses_what_its_person_may_no_longer_see(live_server_fact
         assert not bob_socket.client.connected
     finally:
         bob_socket.close()
+
+
+def test_home_shows_what_agents_are_doing_for_me(client, app, people):
+    headers = agent_token(app)
+    mine = new_task(client, headers, "github:alice", title="Alice's refactor")
+    new_task(client, headers, "github:bob", title="Bob's secret")
+    client.patch(f"/api/v1/tasks/{mine}/status", json={"status": "PROCESSING", "progress": 30}, headers=headers)
+    home = client.get("/").get_data(as_text=True)
+    section = home.split('id="recent-tasks"')[1].split("</section>")[0]
+    assert "Alice&#39;s refactor" in section and f'href="/tasks/{mine}"' in section
+    assert 'value="30"' in section and "Running" in section and "Bob" not in home

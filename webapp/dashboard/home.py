@@ -1,5 +1,5 @@
 """What the home page tells a person: can agents find and use their settings, what did agents
-ask for lately, which of their tokens run out soon."""
+ask for lately and what are they working on, which of their tokens run out soon."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ from webapp.accounts import service as accounts
 from webapp.accounts.models import User
 from webapp.audit import service as audit
 from webapp.llm_configs import service as llm
+from webapp.tasks import queries as task_queries
+from webapp.tasks.access import Actor
 from webapp.tokens import service as tokens
 
+RECENT_TASKS = 5
 # How the person's settings look to an agent.
 COMPLETE, INHERITING, MISSING_KEY, MISSING_PROVIDER = "complete", "inheriting", "missing_key", "missing_provider"
 
@@ -43,6 +46,7 @@ class Home:
     provider: str | None
     recent_calls: list
     expiring_tokens: list
+    tasks: list  # the latest tasks agents do for this person
 
 
 def settings_status(view: llm.SettingsView) -> str:
@@ -60,4 +64,6 @@ def home_for(user: User) -> Home:
     view = llm.view(llm.Scope(user))
     return Home(findable=bool(user.identities), settings=settings_status(view), provider=view.values.get("provider"),
                 recent_calls=audit.recent_agent_calls([identity.user_key for identity in user.identities]),
-                expiring_tokens=tokens.expiring_tokens(user))
+                expiring_tokens=tokens.expiring_tokens(user),
+                tasks=task_queries.list_tasks(Actor.of_user(user), task_queries.TaskFilter(user=str(user.id)),
+                                              limit=RECENT_TASKS).items)

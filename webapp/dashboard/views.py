@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from webapp.accounts import service
 from webapp.audit.labels import action_label
 from webapp.dashboard.home import activity, home_for
+from webapp.tasks.labels import status_context
 from webapp.web.forms import ActionForm
 from webapp.web.redirects import safe_next
 
@@ -18,7 +19,8 @@ def index():
     providers = [p for p in current_app.config["OAUTH_PROVIDERS"].values() if p.configured]
     linkable = [p for p in providers if current_user.identity_for(p.name) is None]
     return render_template("dashboard/index.html", linkable=linkable, home=home_for(current_user),
-                           activity=activity() if current_user.is_admin else None, action_label=action_label)
+                           activity=activity() if current_user.is_admin else None, action_label=action_label,
+                           **status_context())
 
 
 @bp.post("/theme")

@@ -12,6 +12,7 @@ from webapp.errors import DomainError, NotFound
 from webapp.remote_addr import client_ip
 from webapp.tasks import queries, service
 from webapp.tasks.access import Actor
+from webapp.tasks.labels import status_context
 from webapp.tasks.models import LEVELS, STATUSES
 from webapp.tasks.serialize import metric_json, person_label
 from webapp.web.access import require_sign_in
@@ -22,9 +23,6 @@ bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 require_sign_in(bp)
 PAGE_SIZE = 25
 LOG_PAGE = 100
-STATUS_LABELS = {"QUEUED": _l("Queued"), "PROCESSING": _l("Running"), "COMPLETED": _l("Completed"),
-                 "FAILED": _l("Failed")}
-STATUS_TONES = {"QUEUED": "info", "PROCESSING": "warn", "COMPLETED": "ok", "FAILED": "off"}
 
 
 def _actor() -> Actor:
@@ -37,8 +35,7 @@ def _choice(name: str, allowed: tuple[str, ...]) -> str:
 
 
 def _context(**extra) -> dict:
-    return {"status_labels": {k: str(v) for k, v in STATUS_LABELS.items()}, "status_tones": STATUS_TONES,
-            "levels": LEVELS, "person_label": person_label, **extra}
+    return {**status_context(), "levels": LEVELS, "person_label": person_label, **extra}
 
 
 @bp.get("")
