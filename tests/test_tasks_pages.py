@@ -303,3 +303,19 @@ def test_home_shows_what_agents_are_doing_for_me(client, app, people):
     section = home.split('id="recent-tasks"')[1].split("</section>")[0]
     assert "Alice&#39;s refactor" in section and f'href="/tasks/{mine}"' in section
     assert 'value="30"' in section and "Running" in section and "Bob" not in home
+
+
+def test_the_auto_fix_button_says_why_when_fixes_run_too_deep(client, app, people):
+    headers = agent_token(app)
+    task = new_task(client, headers, "github:alice")
+    for _ in range(3):
+        task = client.post(f"/api/v1/tasks/{task}/auto-fix", json={"errorCode": "E"}, headers=headers).json["data"]["id"]
+    client.post(f"/api/v1/tasks/{task}/errors", headers=headers, json={"errorCode": "E", "message": "still failing"})
+    with app.app_context():
+        error_id = db.session.scalar(db.select(TaskError.id))
+        before = db.session.query(Task).count()
+    refused = post(client, f"/tasks/{task}/errors/{error_id}/auto-fix")
+    assert refused.status_code == 303 and refused.location.endswith(f"/tasks/{task}")
+    assert "a fix of a fix of a fix" in client.get(refused.location).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(Task).count() == before
