@@ -104,7 +104,7 @@ def go_sample(tmp_path_factory) -> Path:
     assert Path(go).exists(), "golang-go is not installed (.ci/run installs it)"
     work = tmp_path_factory.mktemp("go")
     (work / "main.go").write_text(code_blocks(spec_002(), "go", "### Go言語での実装例")[0], encoding="utf-8")
-    env = {**os.environ, "GOCACHE": str(work / "cache"), "GOPATH": str(work / "gopath"), "GO111MODULE": "off",
+    env = {**os.environ, "GOCACHE": str(work / "cache"), "GOPATH": str(work / "gopath"),
            "GOFLAGS": "", "CGO_ENABLED": "0"}
     subprocess.run([go, "build", "-o", str(work / "keruta-agent"), "main.go"], cwd=work, env=env, check=True,
                    capture_output=True, timeout=300)
