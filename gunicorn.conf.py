@@ -36,3 +36,25 @@ def post_worker_init(worker):
     import gc
 
     gc.freeze()
+
+
+# Background jobs (webapp/jobs): one consumer beside the web workers, so `make run` and the Docker
+# image need nothing else. JOBS_CONSUMER=none when consumers run elsewhere (another host, on Redis).
+def when_ready(server):
+    if os.environ.get("JOBS_CONSUMER", "embedded") != "embedded":
+        return
+    import subprocess
+    import sys
+
+    server.jobs_consumer = subprocess.Popen([sys.executable, "-m", "webapp.jobs"])
+    server.log.info("Started the background job consumer (pid %s)", server.jobs_consumer.pid)
+
+
+def on_exit(server):
+    consumer = getattr(server, "jobs_consumer", None)
+    if consumer is not None and consumer.poll() is None:
+        consumer.terminate()
+        try:
+            consumer.wait(timeout=15)
+        except Exception:  # noqa: BLE001 (a consumer that will not stop is killed)
+            consumer.kill()

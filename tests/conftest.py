@@ -22,6 +22,8 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 ENCRYPTION_KEY = Fernet.generate_key().decode()
 PASSWORD = "Passw0rd!"
+# Background jobs queue into a file of the test session's own (never the repository's instance/).
+JOBS_DIR = Path(__import__("tempfile").mkdtemp(prefix="agentdesk-jobs-"))
 BACKENDS = [b for b in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",") if b]
 
 
@@ -83,6 +85,7 @@ def make_env(database_url: str, idp_url: str, **extra) -> dict:
         "GITLAB_CLIENT_SECRET": "gl-secret",
         "GITLAB_BASE_URL": idp_url,
         "ASSET_MODE": "local",
+        "JOBS_URL": f"sqlite:///{JOBS_DIR / 'jobs.sqlite3'}",
     }
     env.update(extra)
     return env

@@ -1,14 +1,18 @@
-"""A tiny OpenAI-compatible and Ollama-compatible server on loopback, for "Test connection".
+"""A tiny OpenAI-compatible and Ollama-compatible server on loopback, for "Test connection" and
+the code review's LLM pass.
 
 GET /v1/models answers like OpenAI (and LM Studio) when the Bearer key matches; GET /api/tags
-answers like Ollama. Every request's Authorization header is recorded, so tests can prove a
-stored key was (or was not) sent.
+answers like Ollama. POST /v1/chat/completions (OpenAI's chat-completions protocol) and POST
+/api/chat (Ollama's) answer with the next of `replies`: a string is the message content, a number
+is a delay in seconds before an answer. Every request's Authorization header is recorded, so tests
+can prove a stored key was (or was not) sent; chat requests' bodies are kept in `chats`.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
@@ -20,6 +24,8 @@ class FakeLLM:
         self.models = ["gpt-4o", "gpt-4o-mini"]
         self.ollama_models = ["qwen3:30b", "llama3.1:8b"]
         self.seen_authorization: list[str] = []
+        self.replies: list = []
+        self.chats: list[dict] = []
         self.server = make_server("127.0.0.1", 0, self, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -36,9 +42,26 @@ class FakeLLM:
                     {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]}, 200
         elif request.path == "/api/tags":
             body, status = {"models": [{"name": m, "size": 1} for m in self.ollama_models]}, 200
+        elif request.path in ("/v1/chat/completions", "/api/chat") and request.method == "POST":
+            body, status = self._chat(request)
         else:
             body, status = {"error": "not found"}, 404
         return Response(json.dumps(body), status=status, mimetype="application/json")(environ, start_response)
+
+    def _chat(self, request) -> tuple[dict, int]:
+        asked = json.loads(request.get_data())
+        self.chats.append({"path": request.path, **asked})
+        reply = self.replies.pop(0) if self.replies else '{"findings": []}'
+        if isinstance(reply, (int, float)):
+            time.sleep(reply)
+            reply = '{"findings": []}'
+        if request.path == "/api/chat":
+            return {"model": asked["model"], "created_at": "2026-11-28T00:00:00Z", "done": True,
+                    "message": {"role": "assistant", "content": reply}, "prompt_eval_count": 120, "eval_count": 30}, 200
+        return {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": asked["model"],
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": reply}}],
+                "usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150}}, 200
 
     def __enter__(self):
         self.thread.start()

@@ -28,6 +28,7 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"), "--workers",
                    str(workers), "--bind", f"127.0.0.1:{self.port}", *extra, "wsgi:app"]
+        env = {"JOBS_CONSUMER": "none", **env}  # a test that wants the embedded consumer says so
         self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)
 

@@ -20,7 +20,7 @@ def test_openapi_document_describes_every_json_endpoint(client):
                                  "/api/v1/auth/refresh", "/api/v1/auth/me", "/api/v1/health", "/api/v1/tasks",
                                  "/api/v1/tasks/{id}", "/api/v1/tasks/{id}/status", "/api/v1/tasks/{id}/progress",
                                  "/api/v1/tasks/{id}/logs", "/api/v1/tasks/{id}/metrics", "/api/v1/tasks/{id}/errors",
-                                 "/api/v1/tasks/{id}/auto-fix"}
+                                 "/api/v1/tasks/{id}/auto-fix", "/usagekey", "/codereview"}
     assert "429" in doc["paths"]["/api/v1/auth/login"]["post"]["responses"]  # sign-in is limited per address
     assert set(doc["paths"]["/v1/users/{platform}/{username}/llm-config"]) == {"get", "head"}
     batch = doc["components"]["schemas"]["BatchRequest"]
@@ -40,6 +40,14 @@ def test_openapi_document_describes_every_json_endpoint(client):
         "$ref": "#/components/schemas/TaskErrorResponse"}
     assert set(doc["components"]["schemas"]["TaskEnvelope"]["properties"]) == {"success", "data", "message",
                                                                                "timestamp"}
+    # Spec 003 refuses a bad key with 403 (never 401) and counts a daily quota.
+    review = doc["paths"]["/codereview"]["post"]
+    assert set(review["responses"]) == {"200", "400", "403", "413", "429", "503"} - {"413"}
+    assert review["security"] == [{"usageKey": []}]
+    assert doc["components"]["securitySchemes"]["usageKey"] == {"type": "apiKey", "in": "header", "name": "x-api-key"}
+    assert review["responses"]["403"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ReviewErrorResponse"}
+    assert doc["paths"]["/usagekey"]["post"]["security"] == []
 
 
 def test_every_machine_route_is_in_the_document_whatever_its_prefix(app, client):
@@ -82,7 +90,8 @@ def test_api_never_5xx_and_always_matches_its_schema(app_env):
     """
     app_env.update(API_RATE_LIMITS="100000/minute;1000000/hour", API_INVALID_TOKEN_LIMIT="100000/minute",
                    AUTH_RATE_LIMIT="100000/minute", TASK_RATE_LIMITS="100000/minute",
-                   TASK_LOG_LINES_LIMIT="10000000/minute")
+                   TASK_LOG_LINES_LIMIT="10000000/minute", USAGE_KEY_REQUEST_LIMIT="100000/minute",
+                   REVIEW_RATE_LIMITS="100000/minute")
     app = create_app(env=app_env)
     make_user(app, "admin@example.com", admin=True)
     set_config(app, make_user(app, "octo@example.com", github="octo"), OPENAI, api_key=OPENAI_KEY)
@@ -91,9 +100,12 @@ def test_api_never_5xx_and_always_matches_its_schema(app_env):
     _, raw = make_token(app)
     task_id = app.test_client().post("/api/v1/tasks", json={"title": "fuzzed", "user": "github:octo"},
                                      headers=bearer(raw)).json["data"]["id"]
+    app.test_client().post("/usagekey", json={"username": "Fuzz", "email": "fuzz@example.com"})
+    usage_key = app.test_cli_runner().invoke(args=["usage-keys", "approve", "fuzz@example.com", "--quota", "1000000"]
+                                             ).output.strip().splitlines()[-1]
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 22  # every documented operation but /openapi.json, which schemathesis leaves out
+    assert len(operations) == 24  # every documented operation but /openapi.json, which schemathesis leaves out
     statuses = []
 
     for operation in operations:
@@ -114,11 +126,13 @@ def test_api_never_5xx_and_always_matches_its_schema(app_env):
             # back to every call as invalid; the 4xx answers to bad paths, bodies and flags are
             # asserted one by one in test_api_llm.py.
             excluded = [negative_data_rejection] if strategy in negative else []
-            if operation.label in ("POST /api/v1/auth/register", "POST /api/v1/tasks", "GET /api/v1/tasks"):
+            if operation.label in ("POST /api/v1/auth/register", "POST /api/v1/tasks", "GET /api/v1/tasks",
+                                   "POST /usagekey", "POST /codereview"):
                 # Checked beyond what JSON Schema can say, so a schema-valid request may still get its
                 # documented 422: a password's strength and an address's form (test_api_auth.py);
                 # whether `user` may be left out, which depends on whose credential it is, and a
-                # cursor, which only this API can make (test_api_tasks.py).
+                # cursor, which only this API can make (test_api_tasks.py); an e-mail address, Base64
+                # and a supported language (test_usage_keys.py, test_code_review.py).
                 excluded.append(positive_data_acceptance)
             if strategy is real_task:
                 # A valid request the task's state refuses (a finished task's status: 409) is right.
@@ -127,7 +141,8 @@ def test_api_never_5xx_and_always_matches_its_schema(app_env):
             @given(case=strategy)
             @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
             def run(case):
-                response = case.call_and_validate(headers=bearer(raw), excluded_checks=excluded)
+                response = case.call_and_validate(headers={**bearer(raw), "x-api-key": usage_key},
+                                                  excluded_checks=excluded)
                 statuses.append((operation.label, response.status_code))
                 assert response.status_code < 500
 
@@ -141,3 +156,4 @@ def test_api_never_5xx_and_always_matches_its_schema(app_env):
     assert ("GET /config/{platform}/{username}", 200) in statuses
     assert ("POST /v1/users/llm-configs/batch", 200) in statuses
     assert ("GET /api/v1/tasks/{id}", 200) in statuses and ("POST /api/v1/tasks/{id}/logs", 201) in statuses
+    assert ("POST /usagekey", 200) in statuses

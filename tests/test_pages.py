@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from tests.api_helpers import OPENAI, OPENAI_KEY, bearer, make_token, make_user, set_config
 from tests.conftest import ARTIFACTS, PASSWORD, ROOT
+from webapp.db.orm import db
 
 pytestmark = pytest.mark.browser
 
@@ -74,6 +75,35 @@ def populate(app):
     client.post(url, json={"title": "Write the changelog", "user": "github:octo"}, headers=bearer(raw))
     PAGES["tasks"] = "/tasks"
     PAGES["task"] = f"/tasks/{running}"
+    # Usage keys: two waiting, one approved and used (by the shell), one approved by mail, one rejected.
+    for name, email in (("山田 太郎", "taro@example.com"), ("Tom Hanks", "tomtom@example.com"),
+                        ("Grace Hopper", "grace@example.com"), ("Linus", "linus@example.com"),
+                        ("A very long requester name that goes on and on", "a.very.long.address@subdomain.example.com")):
+        client.post("/usagekey", json={"username": name, "email": email})
+    usage = app.test_cli_runner().invoke(args=["usage-keys", "approve", "grace@example.com", "--quota", "40"])
+    usage_raw = usage.output.strip().splitlines()[-1]
+    for _ in range(3):
+        client.post("/codereview", json={"source_base64": "ZGVmIGYoKTogcGFzcwo=", "language": "Python"},
+                    headers={"x-api-key": usage_raw})
+    with app.app_context():
+        from webapp.accounts.models import User
+        from webapp.mail.models import MailMessage
+        from webapp.tokens.models import ApiToken
+        from webapp.usage_keys import service as usage_keys
+
+        actor = db.session.get(User, admin)
+        by_email = {k.contact_email: k.id for k in db.session.scalars(db.select(ApiToken).where(ApiToken.kind == "usage"))}
+        usage_keys.approve(actor, by_email["tomtom@example.com"], quota=100, expires_on=None, ip="127.0.0.1")
+        usage_keys.reject(actor, by_email["linus@example.com"], reason="Use the team's shared key.", ip="127.0.0.1")
+        approved = db.session.scalars(db.select(MailMessage).where(MailMessage.kind == "usage_key.approved")).one()
+        ANONYMOUS_PAGES["reveal"] = approved.text_body.split("http://127.0.0.1:5000", 1)[1].split()[0]
+        PAGES["outbox-message"] = f"/admin/outbox/{approved.id}"
+        PAGES["usage-key"] = f"/admin/usage-keys/{by_email['grace@example.com']}"
+    PAGES["usage-keys"] = "/admin/usage-keys"
+    PAGES["usage-keys-approved"] = "/admin/usage-keys?tab=active"
+    PAGES["outbox"] = "/admin/outbox"
+    PAGES["review"] = "/review"
+    PAGES["review-rules"] = "/admin/review-rules"
 
 
 def sign_in(page, email="admin@example.com"):

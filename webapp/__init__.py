@@ -28,6 +28,7 @@ from webapp.api.docs import bp as api_docs_bp
 from webapp.api.llm import bp as api_llm_bp
 from webapp.api.operations import bp as operations_bp
 from webapp.api.operations import metrics_bp, tasks_health_bp
+from webapp.api import review as api_review
 from webapp.api.tasks import bp as api_tasks_bp
 from webapp.audit import service as audit
 from webapp.audit.views import bp as audit_bp
@@ -35,11 +36,16 @@ from webapp.dashboard.theme import current_theme
 from webapp.dashboard.views import bp as dashboard_bp
 from webapp.db import crypto, prepared, sqlite, writer  # noqa: F401  (sqlite: pragmas on connect)
 from webapp.db.orm import db
-from webapp.extensions import babel, csrf, limiter, login_manager, migrate
+from webapp.extensions import babel, csrf, limiter, login_manager, mail, migrate
 from webapp.json_provider import BoundedRequest, OrjsonProvider
 from webapp.live import events as live_events
 from webapp.llm_configs.cli import keys_cli, llm_config_cli
 from webapp.llm_configs.views import bp as llm_settings_bp
+from webapp import jobs
+from webapp.mail.views import bp as mail_bp
+from webapp.review.views import bp as review_bp
+from webapp.usage_keys.cli import usage_keys_cli
+from webapp.usage_keys.views import bp as usage_keys_bp
 from webapp.machine import registry as machine_registry
 from webapp.tasks.cli import tasks_cli
 from webapp.tasks.views import bp as tasks_bp
@@ -54,7 +60,8 @@ from webapp.web.i18n import ago, select_locale
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 BLUEPRINTS = (auth_bp, oauth_bp, dashboard_bp, admin_bp, audit_bp, llm_settings_bp, tokens_bp, tasks_bp, api_docs_bp,
-              operations_bp, metrics_bp, tasks_health_bp, api_llm_bp, api_auth.public, api_auth.signed_in, api_tasks_bp)
+              operations_bp, metrics_bp, tasks_health_bp, api_llm_bp, api_auth.public, api_auth.signed_in, api_tasks_bp,
+              usage_keys_bp, mail_bp, review_bp, api_review.requests_bp, api_review.reviews_bp)
 
 
 class AgentDesk(Flask):
@@ -94,7 +101,7 @@ def create_app(overrides: dict | None = None, env: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     error_pages.init_app(app)
     register_template_context(app)
-    for group in (users_cli, tokens_cli, keys_cli, llm_config_cli, tasks_cli):
+    for group in (users_cli, tokens_cli, keys_cli, llm_config_cli, tasks_cli, usage_keys_cli):
         app.cli.add_command(group)
     return app
 
@@ -112,6 +119,8 @@ def register_extensions(app: Flask) -> None:
     prepared.init_app(app)
     writer.init_app(app)
     login_manager.init_app(app)
+    mail.init_app(app)
+    jobs.init_app(app)
     login_manager.unauthorized_handler(first_visit_or_sign_in)
     login_manager.session_protection = "basic"
     login_manager.user_loader(accounts.load_session_user)

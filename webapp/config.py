@@ -213,6 +213,30 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         # Spec 002: 100 requests a minute per agent, and 1000 log lines (a batch counts its lines).
         "TASK_RATE_LIMITS": env.get("TASK_RATE_LIMITS", "100/minute"),
         "TASK_LOG_LINES_LIMIT": env.get("TASK_LOG_LINES_LIMIT", "1000/minute"),
+        # Spec 003: asking for a usage key (per address), and the code reviews a key may make.
+        "USAGE_KEY_REQUEST_LIMIT": env.get("USAGE_KEY_REQUEST_LIMIT", "10/minute;100/day"),
+        "REVIEW_RATE_LIMITS": env.get("REVIEW_RATE_LIMITS", "60/minute"),
+        "USAGE_KEY_DEFAULT_QUOTA": int(env.get("USAGE_KEY_DEFAULT_QUOTA", "100")),  # reviews a day
+        "USAGE_KEY_LINK_HOURS": int(env.get("USAGE_KEY_LINK_HOURS", "72")),  # the one-time link's life
+        # The review's LLM pass, when the instance default names a provider and a model.
+        "REVIEW_LLM": _bool(env.get("REVIEW_LLM"), True),
+        "REVIEW_LLM_TIMEOUT": float(env.get("REVIEW_LLM_TIMEOUT", "60")),
+        "REVIEW_LLM_MAX_LINES": int(env.get("REVIEW_LLM_MAX_LINES", "2000")),  # the first lines go to the model
+        # Links in e-mails start here (never from a request's Host header, which a caller chooses).
+        "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Background jobs (webapp/jobs): Huey on this SQLite file, or on Redis (redis://...).
+        "JOBS_URL": env.get("JOBS_URL") or f"sqlite:///{instance_path / 'jobs.sqlite3'}",
+        # E-mail (Flask-Mailman). No MAIL_SERVER: messages stay in the outbox (Admin → Outbox) and the log.
+        "MAIL_SERVER": env.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(env.get("MAIL_PORT", "587")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS"), False),  # STARTTLS
+        "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL"), False),  # SMTPS (port 465)
+        "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT", "10")),
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "AgentDesk <agentdesk@localhost>"),
+        "MAIL_MAX_ATTEMPTS": int(env.get("MAIL_MAX_ATTEMPTS", "6")),
+        "MAIL_RETRY_SECONDS": float(env.get("MAIL_RETRY_SECONDS", "30")),  # doubled after each failure
         # Languages.
         "LANGUAGES": ("ja", "en"),
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "ja"),
@@ -260,6 +284,9 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
     if production and not config["METRICS_TOKEN"] and not config["METRICS_PUBLIC"]:
         raise ConfigError("/metrics would be open to anyone: set METRICS_TOKEN (scrapers send it as a Bearer token), "
                           "or METRICS_PUBLIC=true if a proxy or network rule already restricts it.")
+    if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:
+        raise ConfigError("MAIL_USE_TLS (STARTTLS, usually port 587) and MAIL_USE_SSL (SMTPS, port 465) exclude "
+                          "each other: set one.")
     if config["ASSET_MODE"] not in ("cdn", "local"):
         raise ConfigError("ASSET_MODE must be 'cdn' or 'local'")
     return config

@@ -7,6 +7,7 @@ The SQLAlchemy instance lives in webapp/db/orm.py: only services and the databas
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
+from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_wtf import CSRFProtect
 
@@ -15,6 +16,7 @@ from webapp.remote_addr import client_ip
 migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
+mail = Mail()  # SMTP for the outbox's sender job (webapp/mail)
 babel = Babel()
 # Guards the sign-in pages; the machine APIs count per token instead (webapp/machine/ratelimit.py).
 limiter = Limiter(key_func=client_ip, default_limits=[])

@@ -12,6 +12,7 @@ from webapp.llm_configs import service as llm
 from webapp.tasks import queries as task_queries
 from webapp.tasks.access import Actor
 from webapp.tokens import service as tokens
+from webapp.usage_keys import service as usage_keys
 
 RECENT_TASKS = 5
 # How the person's settings look to an agent.
@@ -47,6 +48,8 @@ class Home:
     recent_calls: list
     expiring_tokens: list
     tasks: list  # the latest tasks agents do for this person
+    pending_usage_keys: int | None  # admins: usage-key requests waiting for a decision
+    usage_keys: list  # the person's own usage-key requests and keys (spec 003)
 
 
 def settings_status(view: llm.SettingsView) -> str:
@@ -66,4 +69,6 @@ def home_for(user: User) -> Home:
                 recent_calls=audit.recent_agent_calls([identity.user_key for identity in user.identities]),
                 expiring_tokens=tokens.expiring_tokens(user),
                 tasks=task_queries.list_tasks(Actor.of_user(user), task_queries.TaskFilter(user=str(user.id)),
-                                              limit=RECENT_TASKS).items)
+                                              limit=RECENT_TASKS).items,
+                pending_usage_keys=usage_keys.pending_count() if user.is_admin else None,
+                usage_keys=usage_keys.requests_of(user))

@@ -225,3 +225,18 @@ def test_connection(actor: User, scope: Scope, data: dict, *, limits: providers.
             current.values["openai_base_url"]):
         key = box().decrypt(saved)
     return providers.list_models(provider, address, key, limits)
+
+
+def instance_target() -> providers.Target | None:
+    """The instance default's provider as somewhere to ask (the code review's LLM pass), or None
+    when the default names no provider or no model."""
+    values = view(Scope(None)).values
+    provider = values.get("provider")
+    if provider not in PROVIDERS:
+        return None
+    address = values[{"openai": "openai_base_url", "lmstudio": "lmstudio_base_url", "ollama": "ollama_endpoint"}[provider]]
+    model = values.get(f"{provider}_model") or ""
+    if not address or not model:
+        return None
+    secret = values["openai_api_key"] if provider == "openai" else None
+    return providers.Target(provider, address, model, box().decrypt(secret) if secret else "")

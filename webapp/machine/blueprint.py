@@ -98,6 +98,9 @@ class MachineBlueprint(Blueprint):
             principal, presented = authenticate(self.credentials, req.headers)
             if principal is None and (presented or self.authenticated):
                 self._throttle_bad_credentials()
+                if self.family.refused:
+                    status, code, message = self.family.refused
+                    raise AuthenticationFailed(message, status=status, code=code)
                 raise AuthenticationFailed(UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer realm="agentdesk"'})
             call.principal = principal
             if self.rate_limits and principal.rate_key is not None:

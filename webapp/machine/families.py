@@ -138,6 +138,9 @@ class Family:
     invalid_request_code: str  # the spec's code for a malformed query or body
     validation_status: int = 400  # spec 002 answers a body or query that fails validation with 422 ...
     malformed_code: str | None = None  # ... and one that is not JSON at all with 400 and this code
+    # A missing or invalid credential: 401 with UNAUTHORIZED, unless the spec says otherwise (spec
+    # 003 answers 403 for a bad x-api-key): (status, code, message).
+    refused: tuple[int, str, str] | None = None
 
 
 LLM = Family("llm", "LLM settings (spec 000)", ("/v1/", "/config/"), _llm, ErrorResponse, "INVALID_REQUEST")
@@ -146,7 +149,8 @@ TASKS = Family("tasks", "Agent tasks (spec 002)", ("/api/v1/tasks",), _tasks, Ta
                validation_status=422, malformed_code="BAD_REQUEST")
 GUI = Family("gui", "Agent workspace (spec 004)", ("/api/",), _gui, GuiErrorResponse, "VAL001")
 REVIEW = Family("review", "Code review (spec 003)", ("/usagekey", "/codereview"), _review, ReviewErrorResponse,
-                "INVALID_REQUEST")
+                "INVALID_REQUEST", refused=(403, "INVALID_API_KEY", "Send a valid usage key in the x-api-key header: "
+                                            "this one is missing, unknown, not approved yet, revoked or expired."))
 FAMILIES = (LLM, RAG, TASKS, GUI, REVIEW)
 
 # Longest prefix first: /api/v1/tasks belongs to spec 002 before /api/v1 claims it for 001.

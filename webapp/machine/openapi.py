@@ -101,8 +101,10 @@ class _Builder:
         limited = bool(blueprint.rate_limits or blueprint.anonymous_limits)
         closed = [c for c in blueprint.credentials if not c.open_in(app)]
         errors: dict[int, list[str]] = {}
+        refused = blueprint.family.refused
         if closed:
-            errors.setdefault(401, []).append(PLATFORM_ERRORS[401])
+            errors.setdefault(refused[0] if refused else 401, []).append(
+                f"{refused[1]}: {refused[2]}" if refused else PLATFORM_ERRORS[401])
         if scopes:
             errors.setdefault(403, []).append(PLATFORM_ERRORS[403])
         for status, text in op.errors.items():
@@ -131,7 +133,7 @@ class _Builder:
             for status, texts in sorted(errors.items()):
                 answer = {"description": "; ".join(texts),
                           "content": {"application/json": {"schema": error_schema}}}
-                if rate and status != 401:
+                if rate and status != (refused[0] if refused else 401):
                     answer["headers"] = rate
                 operation["responses"][str(status)] = answer
             if op.body is not None:

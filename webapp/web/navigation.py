@@ -24,6 +24,7 @@ class NavItem:
 PERSONAL: list[NavItem] = [
     NavItem("dashboard.index", _l("Home"), "home"),
     NavItem("tasks.index", _l("Tasks"), "activity"),
+    NavItem("review.page", _l("Code review"), "code"),
     NavItem("llm_settings.page", _l("LLM settings"), "sliders", {"scope": "mine"}),
     NavItem("tokens.page", _l("My tokens"), "key", {"kind": "personal"}),
 ]
@@ -31,6 +32,9 @@ ADMIN: list[NavItem] = [
     NavItem("admin.users", _l("Users"), "users"),
     NavItem("llm_settings.page", _l("Default LLM"), "sliders", {"scope": "default"}),
     NavItem("tokens.page", _l("Service tokens"), "key", {"kind": "service"}),
+    NavItem("usage_keys.admin_index", _l("Usage keys"), "key"),
+    NavItem("review.rules_page", _l("Review rules"), "list"),
+    NavItem("mail.outbox", _l("Outbox"), "inbox"),
     NavItem("audit.events", _l("Audit log"), "list"),
 ]
 
@@ -47,5 +51,5 @@ def navigation() -> Navigation | None:
         return None
     admin = ADMIN if current_user.is_admin else []
     in_admin = any(request.path == url_for(item.endpoint, **item.args) for item in admin) or (
-        bool(admin) and request.blueprint == "admin")
+        bool(admin) and (request.blueprint == "admin" or request.path.startswith("/admin/")))
     return Navigation(PERSONAL, admin, in_admin)

@@ -1,0 +1,1 @@
+"""Outgoing e-mail: every message is a row (the outbox), sent over SMTP by a background job."""

@@ -1,0 +1,1 @@
+"""Usage of billable calls: one UsageEvent per call, and each usage key's reviews per day (its quota)."""
