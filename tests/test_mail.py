@@ -16,6 +16,7 @@ from tests.gunicorn_server import free_port
 from tests.smtp_server import SmtpServer, html_of, text_of
 from webapp import create_app
 from webapp.db.orm import db
+from webapp.jobs import jobs_of
 from webapp.mail.models import MailMessage
 
 KEY = re.compile(r"adk_usg_[A-Za-z0-9]+_[A-Za-z0-9]+")
@@ -36,12 +37,15 @@ class Consumer:
         self.log.close()
 
 
-@pytest.fixture
-def mail_env(app_env, tmp_path):
+@pytest.fixture(params=["sqlite-queue", "redis-queue"])
+def mail_env(request, app_env, tmp_path):
+    """The consumer on Huey's SQLite file (make run) and on Redis (several hosts)."""
     port = free_port()
+    queue = f"sqlite:///{tmp_path / 'jobs.sqlite3'}" if request.param == "sqlite-queue" \
+        else request.getfixturevalue("redis_url")
     env = {**app_env, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(port), "MAIL_RETRY_SECONDS": "0.5",
-           "MAIL_TIMEOUT": "5", "JOBS_URL": f"sqlite:///{tmp_path / 'jobs.sqlite3'}",
-           "MAIL_DEFAULT_SENDER": "AgentDesk <desk@example.com>"}
+           "MAIL_TIMEOUT": "5", "JOBS_URL": queue, "MAIL_DEFAULT_SENDER": "AgentDesk <desk@example.com>"}
+    jobs_of(create_app(env=env)).huey.flush()  # nothing left over from another test's queue
     consumer = Consumer(env, tmp_path / "consumer.log")
     yield env, port
     consumer.stop()
