@@ -238,3 +238,21 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def browser_page(browser, server, *, email: str | None = None, width: int = 1280, cdn_down: bool = True):
+    """A new page on `server` (English; the CDN unreachable unless told), signed in as `email` if
+    given; `page.problems` collects the page's script errors."""
+    context = browser.new_context(locale="en-US", base_url=server.url, viewport={"width": width, "height": 900})
+    if cdn_down:
+        context.route("https://cdn.jsdelivr.net/**", lambda route: route.abort("internetdisconnected"))
+    page = context.new_page()
+    page.problems = []
+    page.on("pageerror", lambda exc: page.problems.append(str(exc)))
+    if email:
+        page.goto("/auth/login")
+        page.fill("#login", email)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit].btn-primary")
+        page.locator(".user-menu").wait_for()
+    return page

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.api_helpers import make_user
-from tests.conftest import PASSWORD
+from tests.conftest import browser_page
 
 pytestmark = pytest.mark.browser
 SOURCE = b"""export class calc {
@@ -20,15 +20,7 @@ SOURCE = b"""export class calc {
 def test_open_a_file_review_and_jump_to_the_line(browser, live_server_factory, tmp_path):
     server = live_server_factory(ASSET_MODE="cdn")
     make_user(server.app, "alice@example.com")
-    context = browser.new_context(locale="en-US", base_url=server.url, viewport={"width": 390, "height": 844})
-    context.route("https://cdn.jsdelivr.net/**", lambda route: route.abort("internetdisconnected"))
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
-    page.goto("/auth/login")
-    page.fill("#login", "alice@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit].btn-primary")
+    page = browser_page(browser, server, email="alice@example.com", width=390)
     page.goto("/review")
     source = tmp_path / "calc.ts"
     source.write_bytes(SOURCE)
@@ -45,5 +37,5 @@ def test_open_a_file_review_and_jump_to_the_line(browser, live_server_factory, t
     summary.locator(".findings li", has_text="unfinished note").locator("a.line-ref").click()
     expect(page).to_have_url(f"{server.url}/review#src-3")
     page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
-    assert problems == []
-    context.close()
+    assert page.problems == []
+    page.context.close()

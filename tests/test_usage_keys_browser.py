@@ -8,7 +8,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.api_helpers import make_user
-from tests.conftest import PASSWORD
+from tests.conftest import browser_page
 from webapp.db.orm import db
 from webapp.mail.models import MailMessage
 
@@ -24,24 +24,12 @@ def server(live_server_factory):
     return server
 
 
-def new_page(browser, server, width=1280):
-    context = browser.new_context(locale="en-US", base_url=server.url, viewport={"width": width, "height": 900})
-    context.route("https://cdn.jsdelivr.net/**", lambda route: route.abort("internetdisconnected"))
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
-    return page, problems
-
-
 def test_approve_in_the_browser_then_the_link_shows_the_key_once(browser, server):
     asked = requests.post(f"{server.url}/usagekey", json={"username": "Tom Hanks", "email": "tomtom@example.com"},
                           timeout=10)
     assert asked.json() == {"status": "PENDING"}
-    page, problems = new_page(browser, server)
-    page.goto("/auth/login")
-    page.fill("#login", "root@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit].btn-primary")
+    page = browser_page(browser, server, email="root@example.com")
+    page.goto("/")
     expect(page.locator("#pending-usage-keys strong")).to_have_text("1")  # the home page says one is waiting
     page.click("#pending-usage-keys a")
     expect(page.locator(".tabs [aria-current=page] .count")).to_have_text("1")
@@ -57,7 +45,7 @@ def test_approve_in_the_browser_then_the_link_shows_the_key_once(browser, server
     with server.app.app_context():
         mail = db.session.scalars(db.select(MailMessage).where(MailMessage.kind == "usage_key.approved")).one()
         link = LINK.search(mail.text_body).group(0).replace("http://127.0.0.1:5000", server.url)
-    visitor, visitor_problems = new_page(browser, server, width=390)
+    visitor = browser_page(browser, server, width=390)
     visitor.goto(link)
     expect(visitor.get_by_role("button", name="Show my key")).to_be_visible()
     assert not KEY.search(visitor.content())
@@ -72,4 +60,8 @@ def test_approve_in_the_browser_then_the_link_shows_the_key_once(browser, server
     expect(visitor.locator(".flash-error")).to_contain_text("used already")
     expect(visitor.get_by_role("button", name="Show my key")).to_have_count(0)
     assert not KEY.search(visitor.content())
-    assert problems == [] and visitor_problems == []
+    page.goto("/admin/usage-keys?tab=active")
+    page.locator(".key-list > li", has_text="tomtom@example.com").get_by_role("link", name="Usage").click()
+    expect(page.locator("#usage-chart")).to_have_attribute("data-drawn", "1")  # Chart.js from its local copy
+    expect(page.locator(".facts")).to_contain_text("Used today")
+    assert page.problems == [] and visitor.problems == []

@@ -115,3 +115,25 @@
     }
   }, true);
 })();
+
+// What the pages' charts share: the theme's colours (light-dark() pairs, resolved by the browser
+// for a canvas) and UTC days as short local dates.
+window.AgentDesk = window.AgentDesk || {};
+window.AgentDesk.themeColors = function (near) {
+  "use strict";
+  var probe = document.createElement("span");
+  near.appendChild(probe);
+  var found = {};
+  ["--brand", "--off", "--ok", "--muted", "--line", "--ink"].forEach(function (name) {
+    probe.style.color = "var(" + name + ")";
+    found[name] = getComputedStyle(probe).color;
+  });
+  probe.remove();
+  return found;
+};
+window.AgentDesk.dayLabels = function (days) {
+  "use strict";
+  return days.map(function (day) {
+    return new Date(day + "T00:00:00Z").toLocaleDateString(document.documentElement.lang, { month: "numeric", day: "numeric", timeZone: "UTC" });
+  });
+};
