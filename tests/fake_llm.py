@@ -42,6 +42,9 @@ class FakeLLM:
                     {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]}, 200
         elif request.path == "/api/tags":
             body, status = {"models": [{"name": m, "size": 1} for m in self.ollama_models]}, 200
+        elif request.path.startswith("/redirect/"):  # a provider that sends clients elsewhere
+            return Response("", status=307, headers={"Location": request.path.removeprefix("/redirect")})(
+                environ, start_response)
         elif request.path in ("/v1/chat/completions", "/api/chat") and request.method == "POST":
             body, status = self._chat(request)
         else:

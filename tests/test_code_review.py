@@ -124,14 +124,18 @@ def test_missing_or_unknown_keys_are_403(app, client, key):
 
 
 def test_revoked_expired_and_other_kinds_of_keys_are_403(app, client):
-    revoked, expired = usage_key(app, email="a@example.com"), usage_key(app, email="b@example.com")
+    emails = ["revoked@example.com", "expired@example.com", "pending@example.com", "rejected@example.com"]
+    keys = {email: usage_key(app, email=email) for email in emails}
     with app.app_context():
         rows = {k.contact_email: k for k in db.session.scalars(db.select(ApiToken).where(ApiToken.kind == "usage"))}
-        rows["a@example.com"].status = "revoked"
-        rows["b@example.com"].expires_at = utcnow() - timedelta(minutes=1)
+        rows["revoked@example.com"].status = "revoked"
+        rows["expired@example.com"].expires_at = utcnow() - timedelta(minutes=1)
+        # A key always has a decision behind it; a row put back to pending or rejected must not work either.
+        rows["pending@example.com"].status = "pending"
+        rows["rejected@example.com"].status = "rejected"
         db.session.commit()
-    assert review(client, revoked).status_code == 403
-    assert review(client, expired).status_code == 403
+    for email in emails:
+        assert review(client, keys[email]).status_code == 403, email
     result = app.test_cli_runner().invoke(args=["tokens", "create", "--kind", "service", "--name", "agent"])
     assert review(client, result.output.strip().splitlines()[-1]).status_code == 403
 

@@ -98,6 +98,15 @@ def test_session_cookie_flags(client):
     assert cookie.http_only and cookie.same_site == "Lax"
 
 
+def test_production_mail_needs_the_public_address_for_its_links(tmp_path):
+    env = {"APP_ENV": "production", "SECRET_KEY": SECRET, "ENCRYPTION_KEYS": ENCRYPTION_KEY,
+           "JWT_SIGNING_KEYS": "k1:" + "s" * 40, "METRICS_TOKEN": "m" * 32, "MAIL_SERVER": "smtp.example.com"}
+    with pytest.raises(ConfigError, match="PUBLIC_URL"):
+        config_module.load(tmp_path, env=env)
+    assert config_module.load(tmp_path, env={**env, "PUBLIC_URL": "https://desk.example.com"})["PUBLIC_URL"] == \
+        "https://desk.example.com"
+
+
 def test_production_cookies_are_secure_and_a_secret_is_required(tmp_path):
     env = {"APP_ENV": "production", "SECRET_KEY": SECRET, "ENCRYPTION_KEYS": ENCRYPTION_KEY, "METRICS_TOKEN": "m" * 32,
            "JWT_SIGNING_KEYS": "2026-11:" + "j" * 40}

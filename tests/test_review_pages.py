@@ -86,3 +86,38 @@ def test_hostile_source_is_shown_as_text(app, admin_client):
     hostile = "def f():\n    return '<script>alert(1)</script>'  # TODO\n"
     answer = post(admin_client, "/review", {"source": hostile, "language": "python"}, headers={"HX-Request": "true"})
     assert "<script>alert(1)</script>" not in answer.text and "&lt;script&gt;" in answer.text
+
+
+def test_rules_that_would_fail_a_review_later_are_refused_now(app, admin_client):
+    """Each of these was a 500 on save, or a 500 on every review that used the rule."""
+    def rules_with(change) -> str:
+        rules = default_rules()
+        change({rule["id"]: rule for rule in rules["rules"]})
+        return json.dumps(rules)
+
+    for change in (lambda r: r["ruff"].update(ignore=5), lambda r: r["ruff"].update(ignore=None),
+                   lambda r: r["ruff"].update(categories=["x"]), lambda r: r["function-naming"].update(conventions="xy"),
+                   lambda r: r["function-naming"]["patterns"].update(default=5),
+                   lambda r: r["long-function"]["text"]["en"].update(overview="{value[0]} lines"),
+                   lambda r: r["long-function"]["text"]["en"].update(overview="a { b")):
+        answer = save(admin_client, rules_with(change))
+        assert answer.status_code == 422, answer.text[:200]
+    assert "No saved versions" in admin_client.get("/admin/review-rules").text
+
+
+def test_line_numbers_count_newlines_only(app):
+    from webapp.review import engine, languages
+
+    with app.app_context():
+        source = "x = 1\x0c\n# TODO one\ns = '\u2028'  # TODO two\n"
+        points = engine.review(source, languages.find("python"), locale="en").points
+        assert sorted(p["codeline"] for p in points if p["rule"] == "todo") == [2, 3]
+
+
+def test_a_review_lists_at_most_500_findings_and_says_so(app):
+    from webapp.review import engine, languages
+
+    with app.app_context():
+        source = "".join(f"def f{i}():  # TODO\n    pass\n" for i in range(800))
+        result = engine.review(source, languages.find("python"), locale="en")
+        assert len(result.points) == 500 and any("first 500 findings" in note for note in result.notes)

@@ -230,3 +230,28 @@ def test_a_signed_in_person_asks_from_their_home_page(app, client):
     [told] = mails(app, "usage_key.requested")
     assert told.to_address == "admin@example.com"
     assert member.post("/usage-keys/request").status_code == 400  # no CSRF token: refused
+
+
+def test_signing_up_with_someone_elses_address_shows_none_of_their_requests(app, admin_client):
+    ask(admin_client, {"username": "Victim", "email": "victim@corp.example"})
+    post(admin_client, f"/admin/usage-keys/{usage_keys(app)[0].id}/reject",
+         {f"key{usage_keys(app)[0].id}-reason": "internal: contractor terminated"})
+    mallory = app.test_client()
+    mallory.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    register(mallory, "victim@corp.example", "mallory")
+    home = mallory.get("/").text
+    assert "contractor terminated" not in home and "Request a key" in home
+
+
+def test_addresses_that_smtp_would_mangle_are_refused(client):
+    answer = ask(client, {"username": "Tëst", "email": "tëst@example.com"})
+    assert answer.status_code == 400 and answer.json["error"]["code"] == "INVALID_REQUEST"
+
+
+def test_a_flood_of_requests_mails_the_admins_about_the_first_ones_only(app, admin_client, monkeypatch):
+    from webapp.usage_keys import service
+
+    monkeypatch.setattr(service, "ADMIN_MAILS_PER_HOUR", 2)
+    for n in range(4):
+        assert ask(admin_client, {"username": "Tom", "email": f"t{n}@example.com"}).json == {"status": "PENDING"}
+    assert len(usage_keys(app)) == 4 and len(mails(app, "usage_key.requested")) == 2

@@ -216,12 +216,15 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         # Spec 003: asking for a usage key (per address), and the code reviews a key may make.
         "USAGE_KEY_REQUEST_LIMIT": env.get("USAGE_KEY_REQUEST_LIMIT", "10/minute;100/day"),
         "REVIEW_RATE_LIMITS": env.get("REVIEW_RATE_LIMITS", "60/minute"),
+        # The review page (signed-in people, no key): per person, as it may spend the instance's LLM.
+        "REVIEW_PAGE_LIMITS": env.get("REVIEW_PAGE_LIMITS", "10 per minute;100 per day"),
         "USAGE_KEY_DEFAULT_QUOTA": int(env.get("USAGE_KEY_DEFAULT_QUOTA", "100")),  # reviews a day
         "USAGE_KEY_LINK_HOURS": int(env.get("USAGE_KEY_LINK_HOURS", "72")),  # the one-time link's life
         # The review's LLM pass, when the instance default names a provider and a model.
         "REVIEW_LLM": _bool(env.get("REVIEW_LLM"), True),
         "REVIEW_LLM_TIMEOUT": float(env.get("REVIEW_LLM_TIMEOUT", "60")),
         "REVIEW_LLM_MAX_LINES": int(env.get("REVIEW_LLM_MAX_LINES", "2000")),  # the first lines go to the model
+        "REVIEW_LLM_MAX_IN_FLIGHT": int(env.get("REVIEW_LLM_MAX_IN_FLIGHT", "4")),  # per worker; more: skipped
         # Links in e-mails start here (never from a request's Host header, which a caller chooses).
         "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         # Background jobs (webapp/jobs): Huey on this SQLite file, or on Redis (redis://...).
@@ -284,6 +287,9 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
     if production and not config["METRICS_TOKEN"] and not config["METRICS_PUBLIC"]:
         raise ConfigError("/metrics would be open to anyone: set METRICS_TOKEN (scrapers send it as a Bearer token), "
                           "or METRICS_PUBLIC=true if a proxy or network rule already restricts it.")
+    if production and config["MAIL_SERVER"] and not env.get("PUBLIC_URL"):
+        raise ConfigError("PUBLIC_URL must be set when MAIL_SERVER is: links in e-mails start with it "
+                          "(e.g. https://agentdesk.example.com).")
     if config["MAIL_USE_TLS"] and config["MAIL_USE_SSL"]:
         raise ConfigError("MAIL_USE_TLS (STARTTLS, usually port 587) and MAIL_USE_SSL (SMTPS, port 465) exclude "
                           "each other: set one.")

@@ -3,12 +3,13 @@ or /api/tags (Ollama), through webapp/outbound.py's checked, deadline-bound requ
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 
-from webapp.outbound import OutboundRefused, destination, get_json
+from webapp.outbound import OutboundRefused, _Slots, destination, get_json
 
 
 @dataclass(frozen=True)
@@ -98,47 +99,100 @@ class Answer:
 
 
 class ProviderFailed(Exception):
-    """The provider could not be asked or did not answer in time; `reason` says which, for a person."""
+    """The provider could not be asked or did not answer properly. `kind` (timeout, status, blocked,
+    busy, unreachable, too_large) is for callers; `detail` names the host and is for the log only."""
 
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, kind: str, detail: str, status: int | None = None):
+        super().__init__(detail)
+        self.kind, self.detail, self.status = kind, detail, status
 
 
-def chat_json(target: Target, messages: list[dict], schema: dict, *, deadline: float, allow_private: bool) -> Answer:
+MAX_ANSWER_BYTES = 2 * 1024 * 1024
+CHAT_SLOTS = _Slots()  # LLM answers take long: they get their own allowance, apart from "Test connection"
+
+
+def chat_json(target: Target, messages: list[dict], schema: dict, *, deadline: float, allow_private: bool,
+              max_in_flight: int) -> Answer:
     """Ask for a JSON answer matching `schema`: OpenAI and LM Studio through the openai SDK
-    (response_format json_schema), Ollama through its /api/chat (format = the schema)."""
-    import openai  # the SDK is only loaded when a review asks an LLM
-    import requests
-
+    (response_format json_schema), Ollama through its /api/chat (format = the schema). The address is
+    checked like "Test connection"'s, redirects are not followed, the answer is capped, and the whole
+    exchange has one deadline (under gevent; each read has it otherwise)."""
     base = with_scheme(target.address) if target.provider == "ollama" else openai_compatible_base(target.address)
     host = _host(base)
     try:
         destination(base, allow_private=allow_private)
     except OutboundRefused:
-        raise ProviderFailed(str(_l("%(host)s is on a local or private network, which this instance does not reach.",
-                                    host=host))) from None
+        raise ProviderFailed("blocked", f"{host} is on a network this instance does not reach") from None
+    if not CHAT_SLOTS.take(max_in_flight):
+        raise ProviderFailed("busy", f"{max_in_flight} LLM requests already in flight")
     try:
-        if target.provider == "ollama":
-            response = requests.post(f"{base}/api/chat", timeout=deadline, json={
+        with _total_deadline(deadline):
+            return _ollama(target, base, messages, schema, deadline) if target.provider == "ollama" \
+                else _openai(target, base, messages, schema, deadline)
+    except _DeadlinePassed:
+        raise ProviderFailed("timeout", f"{host}: no answer within {deadline:g} s") from None
+    finally:
+        CHAT_SLOTS.give_back()
+
+
+class _DeadlinePassed(Exception):
+    pass
+
+
+def _total_deadline(seconds: float):
+    """gevent.Timeout for the whole exchange when the worker is gevent's; a no-op context otherwise."""
+    from contextlib import nullcontext
+
+    from gevent import Timeout, monkey
+
+    return Timeout(seconds, _DeadlinePassed) if monkey.is_module_patched("socket") else nullcontext()
+
+
+def _openai(target: Target, base: str, messages: list[dict], schema: dict, deadline: float) -> Answer:
+    import openai  # the SDK is only loaded when a review asks an LLM
+
+    host = _host(base)
+    client = openai.OpenAI(base_url=base, api_key=target.api_key or "not-needed", timeout=deadline, max_retries=0,
+                           http_client=openai.DefaultHttpxClient(follow_redirects=False, timeout=deadline))
+    try:
+        with client:
+            completion = client.chat.completions.create(
+                model=target.model, messages=messages, temperature=0,
+                response_format={"type": "json_schema",
+                                 "json_schema": {"name": "review", "schema": schema, "strict": True}})
+    except openai.APITimeoutError:
+        raise ProviderFailed("timeout", f"{host}: no answer within {deadline:g} s") from None
+    except openai.APIStatusError as error:
+        raise ProviderFailed("status", f"{host} answered HTTP {error.status_code}", error.status_code) from None
+    except openai.APIError as error:
+        raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
+    content = completion.choices[0].message.content or "" if completion.choices else ""
+    if len(content.encode()) > MAX_ANSWER_BYTES:
+        raise ProviderFailed("too_large", f"{host}: an answer over {MAX_ANSWER_BYTES} bytes")
+    usage = completion.usage
+    return Answer(content=content, model=completion.model or target.model,
+                  tokens_in=usage.prompt_tokens if usage else 0, tokens_out=usage.completion_tokens if usage else 0)
+
+
+def _ollama(target: Target, base: str, messages: list[dict], schema: dict, deadline: float) -> Answer:
+    import requests
+
+    host = _host(base)
+    try:
+        with requests.post(f"{base}/api/chat", timeout=deadline, allow_redirects=False, stream=True, json={
                 "model": target.model, "messages": messages, "format": schema, "stream": False,
-                "options": {"temperature": 0}})
-            response.raise_for_status()
-            body = response.json()
-            return Answer(content=body["message"]["content"], model=body.get("model") or target.model,
-                          tokens_in=int(body.get("prompt_eval_count") or 0), tokens_out=int(body.get("eval_count") or 0))
-        client = openai.OpenAI(base_url=base, api_key=target.api_key or "not-needed", timeout=deadline, max_retries=0)
-        completion = client.chat.completions.create(
-            model=target.model, messages=messages, temperature=0,
-            response_format={"type": "json_schema", "json_schema": {"name": "review", "schema": schema, "strict": True}})
-        usage = completion.usage
-        return Answer(content=completion.choices[0].message.content or "", model=completion.model or target.model,
-                      tokens_in=usage.prompt_tokens if usage else 0, tokens_out=usage.completion_tokens if usage else 0)
-    except (openai.APITimeoutError, requests.Timeout):
-        raise ProviderFailed(str(_l("%(host)s did not answer within %(seconds)s seconds.", host=host,
-                                    seconds=round(deadline)))) from None
-    except (openai.APIStatusError, requests.HTTPError) as error:
-        status = getattr(error, "status_code", None) or getattr(getattr(error, "response", None), "status_code", "?")
-        raise ProviderFailed(str(_l("%(host)s answered HTTP %(status)s.", host=host, status=status))) from None
-    except (openai.APIError, requests.RequestException, ValueError, KeyError, TypeError, IndexError):
-        raise ProviderFailed(str(_l("Could not get an answer from %(host)s.", host=host))) from None
+                "options": {"temperature": 0}}) as response:
+            if response.status_code != 200:
+                raise ProviderFailed("status", f"{host} answered HTTP {response.status_code}", response.status_code)
+            raw = response.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
+        if len(raw) > MAX_ANSWER_BYTES:
+            raise ProviderFailed("too_large", f"{host}: an answer over {MAX_ANSWER_BYTES} bytes")
+        body = json.loads(raw)
+        return Answer(content=str(body["message"]["content"]), model=str(body.get("model") or target.model),
+                      tokens_in=int(body.get("prompt_eval_count") or 0), tokens_out=int(body.get("eval_count") or 0))
+    except requests.Timeout:
+        raise ProviderFailed("timeout", f"{host}: no answer within {deadline:g} s") from None
+    except requests.RequestException as error:
+        raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
+    except (ValueError, KeyError, TypeError):
+        raise ProviderFailed("unreachable", f"{host}: not an Ollama chat answer") from None

@@ -9,12 +9,19 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import force_locale
+from gevent import monkey
 from flask_babel import lazy_gettext as _l
 
 from webapp.review import analysers, llm_pass, rules as rulebook
 from webapp.review.languages import Language
 from webapp.review.rules import Rule
 from webapp.review.structure import analyse
+
+
+MAX_POINTS = 500  # a review that finds more lists the first ones (by line) and says so
+# lizard reads about 200 KB a second: past this, complexity is left out (with a note) rather than
+# holding a worker for seconds. Structure, patterns and ruff still read the whole file.
+COMPLEXITY_MAX_CHARS = 256 * 1024
 
 
 @dataclass
@@ -51,29 +58,67 @@ class _Blank(dict):
 def _word(template: str, values: dict) -> str:
     try:
         return string.Formatter().vformat(template, (), _Blank(values))
-    except (ValueError, IndexError, AttributeError):  # an admin's text with a stray brace: keep it as written
+    except Exception:  # noqa: BLE001 (rules.parse refuses such texts; one saved before that rule is shown as written)
         return template
+
+
+def source_lines(source: str) -> list[str]:
+    """The lines as tree-sitter, ruff and lizard count them: split on \\n only (str.splitlines would
+    also split on form feeds, \\u2028 and lone \\r, and every later line number would be off)."""
+    lines = source.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def _offload(function, *args):
+    """Run CPU-bound work on a native thread under gevent, so the worker's other connections are
+    served meanwhile (the GIL is handed over every few milliseconds); directly otherwise."""
+    if monkey.is_module_patched("threading"):
+        from gevent import get_hub
+
+        return get_hub().threadpool.apply(function, args)
+    return function(*args)
+
+
+def _analyse(source: str, lines: list[str], language: Language, applicable: list) -> tuple:
+    """tree-sitter, the patterns and lizard: pure computation, no Flask, no database."""
+    structure = analyse(source.encode(), language)
+    findings = analysers.structural(applicable, structure, language) + analysers.patterns(applicable, lines)
+    failed, skipped = [], len(source) > COMPLEXITY_MAX_CHARS
+    try:
+        if not skipped:
+            findings += analysers.complexity(applicable, source, language)
+    except Exception as error:  # noqa: BLE001 (an analyser's crash costs its findings, not the review)
+        failed.append(("lizard", error))
+    return structure, findings, failed, skipped
 
 
 def review(source: str, language: Language, *, locale: str) -> Review:
     started = time.perf_counter()
     ruleset = rulebook.current()
     applicable = [rule for rule in ruleset.rules if rule.applies_to(language.key)]
-    lines = source.splitlines()
+    lines = source_lines(source)
     outcome = Review(language=language, lines=len(lines), rules_version=ruleset.version)
-    structure = analyse(source.encode(), language)
-    findings = analysers.structural(applicable, structure, language) + analysers.patterns(applicable, lines)
+    structure, findings, failed, skipped = _offload(_analyse, source, lines, language, applicable)
+    if language.key == "python":
+        try:
+            findings += analysers.ruff(applicable, source)  # a subprocess: waiting on it yields to other requests
+        except Exception as error:  # noqa: BLE001
+            failed.append(("ruff", error))
     with force_locale(locale):
-        for name, run in (("lizard", lambda: analysers.complexity(applicable, source, language)),
-                          ("ruff", lambda: analysers.ruff(applicable, source) if language.key == "python" else [])):
-            try:
-                findings += run()
-            except Exception as error:  # noqa: BLE001 (an analyser's crash costs its findings, not the review)
-                current_app.logger.warning("review: %s failed: %s", name, error)
-                outcome.notes.append(str(_l("The %(tool)s pass failed; its findings are missing.", tool=name)))
+        if skipped:
+            outcome.notes.append(str(_l("Complexity was not measured: the file is over %(size)s KB.",
+                                        size=COMPLEXITY_MAX_CHARS // 1024)))
+        for tool, error in failed:
+            current_app.logger.warning("review: %s failed: %s", tool, error)
+            outcome.notes.append(str(_l("The %(tool)s pass failed; its findings are missing.", tool=tool)))
         findings += _llm_findings(outcome, ruleset, lines, language, locale)
-        top_level = str(_l("(top level)"))
-        outcome.points = _points(findings, structure, len(lines), locale, top_level)
+        outcome.points = _points(findings, structure, len(lines), locale, str(_l("(top level)")))
+        if len(outcome.points) > MAX_POINTS:
+            outcome.notes.append(str(_l("Only the first %(count)s findings are listed; fix those and review again.",
+                                        count=MAX_POINTS)))
+            del outcome.points[MAX_POINTS:]
     outcome.latency_ms = round((time.perf_counter() - started) * 1000)
     return outcome
 

@@ -72,13 +72,16 @@ def run(source_lines: list[str], language: Language, categories: list[str], loca
     ]
     wanted = schema(categories)
     outcome = Outcome()
-    deadline = current_app.config["REVIEW_LLM_TIMEOUT"]
-    allow_private = current_app.config["OUTBOUND_ALLOW_PRIVATE"]
+    config = current_app.config
     for attempt in (1, 2):
         try:
-            answer = providers.chat_json(target, messages, wanted, deadline=deadline, allow_private=allow_private)
+            answer = providers.chat_json(target, messages, wanted, deadline=config["REVIEW_LLM_TIMEOUT"],
+                                         allow_private=config["OUTBOUND_ALLOW_PRIVATE"],
+                                         max_in_flight=config["REVIEW_LLM_MAX_IN_FLIGHT"])
         except providers.ProviderFailed as failed:
-            outcome.note = str(_l("The LLM pass was skipped: %(reason)s", reason=failed.reason))
+            # The detail (the provider's host) goes to the log; callers learn what happened, not where.
+            current_app.logger.warning("review: the LLM pass was skipped: %s", failed.detail)
+            outcome.note = str(_l("The LLM pass was skipped: %(reason)s", reason=_reason(failed)))
             return outcome
         outcome.model = answer.model
         outcome.tokens_in += answer.tokens_in
@@ -98,6 +101,16 @@ def run(source_lines: list[str], language: Language, categories: list[str], loca
         outcome.findings = [f for f in parsed.findings if f.category in categories]
         return outcome
     return outcome
+
+
+def _reason(failed: providers.ProviderFailed) -> str:
+    if failed.kind == "timeout":
+        return str(_l("the model did not answer in time."))
+    if failed.kind == "status":
+        return str(_l("the model's server answered HTTP %(status)s.", status=failed.status))
+    if failed.kind == "busy":
+        return str(_l("too many reviews are asking the model at once."))
+    return str(_l("the model's server could not be reached."))
 
 
 def _first_problem(error: ValidationError) -> str:

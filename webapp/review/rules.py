@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,6 +134,9 @@ def _rule(item, categories: dict, line: int | None) -> Rule:
             isinstance(t, dict) and all(isinstance(t.get(f), str) for f in TEXT_FIELDS) for t in text.values()):
         raise RulesInvalid(_l('Rule "%(id)s": "text" needs "en" (and may have "ja"), each with overview, details '
                               'and suggestion.', id=rule_id), line)
+    for texts in text.values():
+        for name in TEXT_FIELDS:
+            _check_template(rule_id, texts[name], line)
     options = {"id": rule_id, "category": category, "check": check, "text": text}
     needs = CHECKS[check]
     try:
@@ -146,19 +150,23 @@ def _rule(item, categories: dict, line: int | None) -> Rule:
                 raise RulesInvalid(_l('Rule "%(id)s": give a "pattern".', id=rule_id), line)
         elif needs == "patterns":
             patterns = item.get("patterns")
-            if not isinstance(patterns, dict) or "default" not in patterns:
+            conventions = item.get("conventions") or {}
+            if not isinstance(patterns, dict) or "default" not in patterns or not _strings(patterns) \
+                    or not isinstance(conventions, dict) or not _strings(conventions):
                 raise RulesInvalid(_l('Rule "%(id)s": "patterns" maps languages (and "default") to patterns.',
                                       id=rule_id), line)
             options["patterns"] = {lang: re.compile(p) for lang, p in patterns.items()}
-            options["conventions"] = dict(item.get("conventions") or {})
+            options["conventions"] = dict(conventions)
         else:  # ruff
-            select_ = item.get("select")
-            if not isinstance(select_, list) or not all(isinstance(s, str) and re.fullmatch(r"[A-Z]+[0-9]*", s)
-                                                        for s in select_ + list(item.get("ignore", []))):
+            select_, ignore, mapped = item.get("select"), item.get("ignore", []), item.get("categories") or {}
+            if not isinstance(select_, list) or not isinstance(ignore, list) or not all(
+                    isinstance(s, str) and re.fullmatch(r"[A-Z]+[0-9]*", s) for s in select_ + ignore):
                 raise RulesInvalid(_l('Rule "%(id)s": "select" and "ignore" list ruff codes such as "F" or "E711".',
                                       id=rule_id), line)
-            options["options"] = {"select": select_, "ignore": list(item.get("ignore", [])),
-                                  "categories": dict(item.get("categories") or {})}
+            if not isinstance(mapped, dict) or not _strings(mapped):
+                raise RulesInvalid(_l('Rule "%(id)s": "categories" maps ruff code prefixes to categories.',
+                                      id=rule_id), line)
+            options["options"] = {"select": select_, "ignore": ignore, "categories": dict(mapped)}
             unknown = [c for c in options["options"]["categories"].values() if c not in categories]
             if unknown:
                 raise RulesInvalid(_l('Rule "%(id)s": category "%(category)s" is not one of the categories.',
@@ -171,6 +179,23 @@ def _rule(item, categories: dict, line: int | None) -> Rule:
         raise RulesInvalid(_l('Rule "%(id)s": "languages" is a list of language names.', id=rule_id), line)
     options["languages"] = tuple(x.lower() for x in languages)
     return Rule(**options)
+
+
+def _strings(mapping: dict) -> bool:
+    return all(isinstance(key, str) and isinstance(value, str) for key, value in mapping.items())
+
+
+def _check_template(rule_id: str, template: str, line: int | None) -> None:
+    """Texts name values as plain {placeholders}; anything else ({value[0]}, a stray brace) would
+    fail when a review words the finding, so it is refused here instead."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError:
+        fields = None
+    if fields is None or not all(name.isidentifier() for name in fields):
+        raise RulesInvalid(_l('Rule "%(id)s": a text has a brace that is not a {placeholder}: %(text)s. Write '
+                              'placeholders as {name}, and a literal brace as {{ or }}.', id=rule_id,
+                              text=template[:80]), line)
 
 
 # --- Versions ---------------------------------------------------------------------------------

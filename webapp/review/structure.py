@@ -3,7 +3,6 @@ types, and the innermost one around any line (a finding's `location`)."""
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from tree_sitter_language_pack import get_parser
@@ -30,7 +29,7 @@ class Scope:
 @dataclass
 class Structure:
     scopes: list[Scope] = field(default_factory=list)
-    _starts: list[int] = field(default_factory=list)
+    _innermost: list[Scope | None] = field(default_factory=list)  # by line: built once, read per finding
 
     @property
     def functions(self) -> list[Scope]:
@@ -42,11 +41,15 @@ class Structure:
 
     def enclosing(self, line: int) -> Scope | None:
         """The innermost named function or type around `line`."""
-        best = None
-        for scope in self.scopes[:bisect_right(self._starts, line)]:
-            if scope.start <= line <= scope.end and scope.name and (best is None or scope.start >= best.start):
-                best = scope
-        return best
+        return self._innermost[line] if 0 <= line < len(self._innermost) else None
+
+    def _index(self, line_count: int) -> None:
+        """One sweep, outer scopes first: each scope claims its lines, its inner scopes claim theirs after."""
+        innermost: list[Scope | None] = [None] * (line_count + 2)
+        for scope in sorted((s for s in self.scopes if s.name), key=lambda s: (s.start, -s.end)):
+            end = min(scope.end, line_count + 1)
+            innermost[scope.start:end + 1] = [scope] * max(0, end + 1 - scope.start)
+        self._innermost = innermost
 
 
 def _text(node) -> str:
@@ -94,5 +97,5 @@ def analyse(source: bytes, language: Language) -> Structure:
         for child in reversed(node.children):
             stack.append((child, names, function, depth))
     structure.scopes.sort(key=lambda s: s.start)
-    structure._starts = [s.start for s in structure.scopes]
+    structure._index(tree.root_node.end_point[0] + 1)
     return structure

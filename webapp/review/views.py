@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.errors import DomainError
 from webapp.extensions import limiter
-from webapp.review import languages, rules, service
+from webapp.review import engine, languages, rules, service
 from webapp.web.forms import ActionForm
 
 bp = Blueprint("review", __name__)
@@ -69,7 +69,7 @@ def page():
 
 @bp.post("/review")
 @login_required
-@limiter.limit("30 per minute", key_func=lambda: f"review:{current_user.id}")
+@limiter.limit(lambda: current_app.config["REVIEW_PAGE_LIMITS"], key_func=lambda: f"review:{current_user.id}")
 def run():
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -78,5 +78,5 @@ def run():
         result = service.review_for_person(current_user, source, language_name, locale=str(get_locale()))
     except DomainError as error:
         return render_template("review/_result.html", error=error.message, result=None), 422
-    return render_template("review/_result.html", result=result, source_lines=source.splitlines(),
+    return render_template("review/_result.html", result=result, source_lines=engine.source_lines(source),
                            categories=rules.current().categories, locale=str(get_locale()))

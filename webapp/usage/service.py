@@ -49,6 +49,8 @@ def seconds_until_tomorrow() -> int:
     return max(1, int((tomorrow - now).total_seconds()) + 1)
 
 
-def record(kind: str, **values) -> None:
-    db.session.add(UsageEvent(kind=kind, **values))
+def record(kind: str, *, model: str | None = None, language: str | None = None, **values) -> None:
+    """One usage row; names that come from elsewhere (a provider's model) are cut to their columns."""
+    db.session.add(UsageEvent(kind=kind, model=model[:100] if model else None,
+                              language=language[:20] if language else None, **values))
     db.session.commit()

@@ -36,6 +36,7 @@ MAX_NAME = 100
 MAX_REASON = 1000
 MAX_QUOTA = 1_000_000
 LINK_SALT = "usage-key-link"
+ADMIN_MAILS_PER_HOUR = 30  # requests an hour that each mail the admins
 
 
 class LinkInvalid(DomainError):
@@ -61,7 +62,8 @@ def clean_email(raw) -> str:
         raise BadRequest(_l("email: give the e-mail address the key should be sent to."), code="INVALID_REQUEST",
                          field="email")
     try:
-        checked = validate_email(raw.strip(), check_deliverability=False)
+        # No SMTPUTF8: a non-ASCII local part would be mangled on the way out and the link misdelivered.
+        checked = validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as error:
         raise BadRequest(_l("email: this is not a valid e-mail address (%(reason)s).", reason=str(error)),
                          code="INVALID_REQUEST", field="email") from None
@@ -90,16 +92,26 @@ def request_key(username, email, *, locale: str, ip: str, user: User | None = No
         return "PENDING"
     audit.record("usage_key.request", ip=ip, actor=user, actor_label=None if user else email,
                  target=f"usage key request #{pending.id}", details={"email": email})
+    admins = _admins() if _admin_mail_allowed() else []
     messages = [mail.compose("usage_key.requested", admin.email, "usage_key_requested", locale=_locale_of(admin),
                              subject=_l("Usage key requested by %(name)s", name=name), name=name, email=email,
                              link=mail.public_url("usage_keys.admin_index", tab="pending", _anchor=f"key-{pending.id}"))
-                for admin in _admins()]
+                for admin in admins]
     db.session.commit()
     if not messages:
-        current_app.logger.warning("usage key request #%s: no administrator with an e-mail address to tell",
-                                   pending.id)
+        current_app.logger.warning("usage key request #%s: no administrator was mailed (none with an address, or "
+                                   "over %s requests this hour); the home page counts it", pending.id,
+                                   ADMIN_MAILS_PER_HOUR)
     mail.dispatch(messages)
     return "PENDING"
+
+
+def _admin_mail_allowed() -> bool:
+    """A flood of requests (many addresses from many places) mails the admins about the first ones
+    of each hour; the rest wait on the page, counted on the home page."""
+    recent = db.session.scalar(select(func.count()).select_from(ApiToken).where(
+        ApiToken.kind == "usage", ApiToken.created_at > utcnow() - timedelta(hours=1)))
+    return recent <= ADMIN_MAILS_PER_HOUR
 
 
 def _admins() -> list[User]:
@@ -112,11 +124,10 @@ def _locale_of(user: User) -> str:
 
 
 def requests_of(user: User) -> list[ApiToken]:
-    """A person's own requests and keys: those made signed in, and those for their e-mail address."""
-    condition = ApiToken.user_id == user.id
-    if user.email:
-        condition = condition | (ApiToken.contact_email == user.email.lower())
-    return list(db.session.scalars(select(ApiToken).where(ApiToken.kind == "usage", condition)
+    """A person's own requests and keys: those they made signed in. Not those for their e-mail
+    address: account addresses are not verified, so matching on them would show anyone who signs
+    up with an address the requests (and rejection reasons) of whoever owns it."""
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.kind == "usage", ApiToken.user_id == user.id)
                                    .order_by(ApiToken.created_at.desc(), ApiToken.id.desc()).limit(20)))
 
 
@@ -167,16 +178,28 @@ def _usage_key(actor: User | None, key_id: int, *statuses: str) -> ApiToken:
     return key
 
 
-def _decided(key: ApiToken, actor: User | None, status: str) -> None:
-    key.status, key.decided_at, key.decided_by_id = status, utcnow(), actor.id if actor else None
+def _claim(key: ApiToken, expected: str, *extra, **values) -> None:
+    """Compare-and-set: change the key only if it is still `expected` (and `extra` holds), so two
+    admins deciding at once (or a decision racing a reveal) cannot both win; the loser gets a 409."""
+    changed = db.session.execute(
+        update(ApiToken).where(ApiToken.id == key.id, ApiToken.status == expected, *extra).values(**values)
+        .execution_options(synchronize_session=False)).rowcount
+    if not changed:
+        db.session.rollback()
+        raise Conflict(_l("Someone changed this key meanwhile; reload the page to see its state."))
+    db.session.refresh(key)
+
+
+def _decision(actor: User | None, status: str) -> dict:
+    return {"status": status, "decided_at": utcnow(), "decided_by_id": actor.id if actor else None}
 
 
 def approve(actor: User | None, key_id: int, *, quota: int | None, expires_on: date | None, ip: str) -> ApiToken:
     """Approve a request: the requester is mailed a one-time link that mints the key."""
     key = _usage_key(actor, key_id, "pending")
-    _set_terms(key, quota, expires_on)
-    _decided(key, actor, "active")
-    message = _link_mail(key)
+    nonce = secrets.token_urlsafe(24)
+    _claim(key, "pending", **_terms(quota, expires_on), **_decision(actor, "active"), reveal_digest=_digest(nonce))
+    message = _link_mail(key, nonce)
     audit.record("usage_key.approve", ip=ip, actor=actor, actor_label=None if actor else "cli",
                  target=_target(key), details={"daily_quota": key.daily_quota})
     db.session.commit()
@@ -192,26 +215,25 @@ def approve_from_shell(email: str, *, quota: int | None) -> tuple[ApiToken, str]
                                                    ApiToken.contact_email == email))
     if key is None:
         raise NotFound(_l("No pending usage-key request for %(email)s.", email=email))
-    _set_terms(key, quota, None)
-    _decided(key, None, "active")
     raw = generate_raw("usage")
-    key.token_hash, key.prefix, key.revealed_at = hash_token(raw), raw[:PREFIX_CHARS], utcnow()
+    _claim(key, "pending", **_terms(quota, None), **_decision(None, "active"), token_hash=hash_token(raw),
+           prefix=raw[:PREFIX_CHARS], revealed_at=utcnow())
     audit.record("usage_key.approve", ip="", actor_label="cli", target=_target(key),
                  details={"daily_quota": key.daily_quota})
     db.session.commit()
     return key, raw
 
 
-def _set_terms(key: ApiToken, quota: int | None, expires_on: date | None) -> None:
+def _terms(quota: int | None, expires_on: date | None) -> dict:
     quota = current_app.config["USAGE_KEY_DEFAULT_QUOTA"] if quota is None else quota
     if not 1 <= quota <= MAX_QUOTA:
         raise ValidationFailed(_l("The daily quota is a number of reviews from 1 to %(max)s.", max=MAX_QUOTA),
                                field="quota")
     if expires_on is not None and expires_on <= utcnow().date():
         raise ValidationFailed(_l("The expiry date must be in the future."), field="expires_on")
-    key.daily_quota = quota
-    key.expires_at = datetime(expires_on.year, expires_on.month, expires_on.day, tzinfo=timezone.utc) \
+    expires_at = datetime(expires_on.year, expires_on.month, expires_on.day, tzinfo=timezone.utc) \
         if expires_on else None
+    return {"daily_quota": quota, "expires_at": expires_at}
 
 
 def reject(actor: User, key_id: int, *, reason: str, ip: str) -> ApiToken:
@@ -220,8 +242,7 @@ def reject(actor: User, key_id: int, *, reason: str, ip: str) -> ApiToken:
         raise ValidationFailed(_l("Give the requester a reason, up to %(max)s characters.", max=MAX_REASON),
                                field="reason")
     key = _usage_key(actor, key_id, "pending")
-    _decided(key, actor, "rejected")
-    key.decision_note = reason
+    _claim(key, "pending", **_decision(actor, "rejected"), decision_note=reason)
     message = mail.compose("usage_key.rejected", key.contact_email, "usage_key_rejected", locale=key.locale or "",
                            subject=_l("Your usage key request was declined"), name=key.contact_name,
                            reason=reason)
@@ -233,7 +254,7 @@ def reject(actor: User, key_id: int, *, reason: str, ip: str) -> ApiToken:
 
 def revoke(actor: User, key_id: int, *, ip: str) -> ApiToken:
     key = _usage_key(actor, key_id, "active")
-    key.status, key.revoked_at, key.reveal_digest = "revoked", utcnow(), None
+    _claim(key, "active", status="revoked", revoked_at=utcnow(), reveal_digest=None)
     audit.record("usage_key.revoke", ip=ip, actor=actor, target=_target(key))
     db.session.commit()
     return key
@@ -244,7 +265,10 @@ def send_new_link(actor: User, key_id: int, *, ip: str) -> ApiToken:
     key = _usage_key(actor, key_id, "active")
     if key.token_hash is not None:
         raise Conflict(_l("This key has been shown already. Revoke it and approve a new request instead."))
-    message = _link_mail(key)
+    nonce = secrets.token_urlsafe(24)
+    # Only while the key is still unshown: a reveal committing meanwhile makes this a 409, not a second key.
+    _claim(key, "active", ApiToken.token_hash.is_(None), reveal_digest=_digest(nonce))
+    message = _link_mail(key, nonce)
     audit.record("usage_key.link", ip=ip, actor=actor, target=_target(key))
     db.session.commit()
     mail.dispatch([message])
@@ -266,9 +290,7 @@ def _digest(nonce: str) -> str:
     return hashlib.sha256(nonce.encode()).hexdigest()
 
 
-def _link_mail(key: ApiToken):
-    nonce = secrets.token_urlsafe(24)
-    key.reveal_digest = _digest(nonce)
+def _link_mail(key: ApiToken, nonce: str):
     link = mail.public_url("usage_keys.reveal", signed=_serializer().dumps([key.id, nonce]))
     hours = current_app.config["USAGE_KEY_LINK_HOURS"]
     return mail.compose("usage_key.approved", key.contact_email, "usage_key_approved", locale=key.locale or "",

@@ -43,6 +43,20 @@
     };
     reader.readAsText(file);
   }
+  // HTMX leaves the page as it was when the server refuses (429) or fails: say so where the result goes.
+  var form = document.getElementById("review-form");
+  var result = document.getElementById("review-result");
+  if (form && result) form.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    var card = document.createElement("section");
+    card.className = "card";
+    var flash = document.createElement("div");
+    flash.className = "flash flash-error";
+    flash.setAttribute("role", "alert");
+    flash.textContent = status === 429 ? form.dataset.error429 : form.dataset.error;
+    card.appendChild(flash);
+    result.replaceChildren(card);
+  });
   if (picker) picker.addEventListener("change", function () { load(picker.files[0]); });
   ["dragenter", "dragover"].forEach(function (type) {
     drop.addEventListener(type, function (event) { event.preventDefault(); drop.classList.add("dragging"); });
