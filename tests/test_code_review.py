@@ -193,7 +193,7 @@ def two_workers(app, app_env, redis_url):
 
 def test_the_quota_is_exact_across_two_workers(app, two_workers):
     key = usage_key(app, quota=7)
-    barrier, codes = threading.Barrier(24), []
+    barrier, codes = threading.Barrier(24, timeout=60), []
 
     def one():
         barrier.wait()
@@ -202,7 +202,7 @@ def test_the_quota_is_exact_across_two_workers(app, two_workers):
                                headers={"x-api-key": key}, timeout=60)
         codes.append(answer.status_code)
 
-    threads = [threading.Thread(target=one) for _ in range(24)]
+    threads = [threading.Thread(target=one, daemon=True) for _ in range(24)]
     for thread in threads:
         thread.start()
     for thread in threads:

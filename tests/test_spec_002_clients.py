@@ -160,7 +160,9 @@ def test_concurrent_agents_never_break_the_state_machine_or_lose_a_log_line(app,
     task_ids = [requests.post(url, json={"title": f"race {n}", "user": "github:alice"}, headers=headers,
                               timeout=10).json()["data"]["id"] for n in range(4)]
     threads_per_task = 6
-    started, logged = (threading.Barrier(threads_per_task * len(task_ids)) for _ in range(2))
+    # A timeout on the barriers and daemon threads: an agent that fails cannot leave the others waiting
+    # for ever (the test fails instead of the run hanging at exit).
+    started, logged = (threading.Barrier(threads_per_task * len(task_ids), timeout=90) for _ in range(2))
     results: dict[str, list] = {task_id: [] for task_id in task_ids}
 
     def agent(task_id: str, n: int) -> None:
@@ -177,7 +179,7 @@ def test_concurrent_agents_never_break_the_state_machine_or_lose_a_log_line(app,
             results[task_id].append((n, start.status_code, logs.status_code, finish.status_code,
                                      finish.json()))
 
-    threads = [threading.Thread(target=agent, args=(task_id, n)) for task_id in task_ids
+    threads = [threading.Thread(target=agent, args=(task_id, n), daemon=True) for task_id in task_ids
                for n in range(threads_per_task)]
     for thread in threads:
         thread.start()
