@@ -227,6 +227,9 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         "REVIEW_LLM_MAX_IN_FLIGHT": int(env.get("REVIEW_LLM_MAX_IN_FLIGHT", "4")),  # per worker; more: skipped
         # Links in e-mails start here (never from a request's Host header, which a caller chooses).
         "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Spec 001 documents: where uploads are kept (per tenant, generated names), and the largest accepted.
+        "UPLOAD_DIR": env.get("UPLOAD_DIR") or str(instance_path / "uploads"),
+        "UPLOAD_MAX_BYTES": int(env.get("UPLOAD_MAX_BYTES", str(100 * 1024 * 1024))),
         # Background jobs (webapp/jobs): Huey on this SQLite file, or on Redis (redis://...).
         "JOBS_URL": env.get("JOBS_URL") or f"sqlite:///{instance_path / 'jobs.sqlite3'}",
         # E-mail (Flask-Mailman). No MAIL_SERVER: messages stay in the outbox (Admin → Outbox) and the log.

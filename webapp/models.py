@@ -9,3 +9,4 @@ from webapp.tasks.models import Task, TaskError, TaskLog, TaskMetric  # noqa: F4
 from webapp.mail.models import MailMessage  # noqa: F401
 from webapp.usage.models import UsageDay, UsageEvent  # noqa: F401
 from webapp.review.models import ReviewRuleSet  # noqa: F401
+from webapp.documents.models import Chunk, Document  # noqa: F401

@@ -34,6 +34,7 @@ class Operation:
     path: type[BaseModel] | None = None  # path parameters
     query: type[BaseModel] | None = None  # query parameters
     body: type[BaseModel] | None = None  # JSON request body
+    form: type[BaseModel] | None = None  # multipart/form-data request body (uploads)
     responses: dict[int, Reply] = field(default_factory=dict)  # successful answers
     errors: dict[int, str] = field(default_factory=dict)  # status -> the spec codes it may carry, and why
     head: Head | None = None

@@ -140,6 +140,10 @@ class _Builder:
                 self.models.add(op.body)
                 operation["requestBody"] = {"required": True,
                                             "content": {"application/json": {"schema": _ref(op.body)}}}
+            if op.form is not None:
+                self.models.add(op.form)
+                operation["requestBody"] = {"required": True,
+                                            "content": {"multipart/form-data": {"schema": _ref(op.form)}}}
             item[method.lower()] = operation
         if op.head is not None and "HEAD" in rule.methods:
             item["head"] = {**base, "summary": op.head.summary, "operationId": op.head.operation_id,
