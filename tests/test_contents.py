@@ -80,6 +80,7 @@ def test_the_type_comes_from_the_contents(setup, data, name, file_type):
     (docx_bytes(with_document=False), "not-word.docx", "UNSUPPORTED_FILE_TYPE"),
     (b"PK\x03\x04 broken zip", "broken.docx", "UNSUPPORTED_FILE_TYPE"),
     ("caf\xe9".encode("latin-1") * 10, "latin1.txt", "UNSUPPORTED_FILE_TYPE"),
+    ("plain text ending in caf\xe9".encode("latin-1"), "ends-badly.txt", "UNSUPPORTED_FILE_TYPE"),
 ])
 def test_bad_files_are_refused_and_nothing_is_kept(setup, data, name, code):
     app, client, admin, _, folder = setup
@@ -103,6 +104,15 @@ def test_path_like_names_are_only_data(setup):
         assert answer.status_code == 201
         assert "/" not in answer.json["file_name"] and "\\" not in answer.json["file_name"]
     assert all(p.parent.parent == folder for p in stored_files(folder)) and len(stored_files(folder)) == 3
+
+
+def test_nul_in_text_fields_is_400_and_control_characters_leave_the_name(setup):
+    app, client, admin, _, folder = setup
+    answer = upload(client, admin, TEXT, "x.txt", title="a\x00b")
+    assert answer.status_code == 400 and answer.json["error_code"] == "VALIDATION_ERROR"
+    assert rows(app) == [] and stored_files(folder) == []
+    named = upload(client, admin, TEXT, "re\x07port\x1b[31m.txt")
+    assert named.status_code == 201 and named.json["file_name"] == "report[31m.txt"
 
 
 def test_no_file_field_and_no_person_are_refused(setup):

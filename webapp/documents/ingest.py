@@ -86,7 +86,9 @@ def _read(document: Document, path: Path) -> None:
     for item in chunks(blocks(path, file_type)):
         if isinstance(item, Piece):
             batch.append({"document_id": document_id, "tenant_id": tenant_id, "ordinal": ordinal,
-                          "page": item.page, "heading": item.heading, "text": item.text})
+                          # PostgreSQL stores no NUL in text; some PDFs' text has them
+                          "page": item.page, "heading": item.heading.replace("\x00", ""),
+                          "text": item.text.replace("\x00", "")})
             ordinal += 1
             if len(batch) >= BATCH:
                 _write(batch)

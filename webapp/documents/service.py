@@ -61,8 +61,9 @@ def _folder(tenant_id: uuid.UUID) -> Path:
     return folder
 
 
-def sniff(head: bytes, path: Path) -> str | None:
-    """The type by content: "pdf", "docx", "txt", or None."""
+def sniff(head: bytes, path: Path, *, whole: bool) -> str | None:
+    """The type by content: "pdf", "docx", "txt", or None. `whole`: `head` is the entire file (so
+    an incomplete character at its end is an error, not the sample's cut)."""
     if head.startswith(b"%PDF-"):
         return "pdf"
     if head.startswith(b"PK\x03\x04"):
@@ -76,7 +77,7 @@ def sniff(head: bytes, path: Path) -> str | None:
     try:
         head.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
     except UnicodeDecodeError as error:
-        if error.start < len(head) - 4:  # a character cut at the end of the sample is fine
+        if whole or error.reason != "unexpected end of data":  # only the sample's cut may split a character
             return None
     return "txt"
 
@@ -84,7 +85,10 @@ def sniff(head: bytes, path: Path) -> str | None:
 def store_upload(actor: User, stream, original_name: str, *, title: str | None = None, description: str = "",
                  tags: str = "", ip: str = "") -> Document:
     _admin_of_tenant(actor)
-    name = os.path.basename((original_name or "").replace("\\", "/")).strip()[:MAX_TITLE] or "upload"
+    if any("\x00" in (value or "") for value in (title, description, tags)):
+        raise BadRequest(_l("Text fields may not contain NUL characters."), code="VALIDATION_ERROR")
+    name = os.path.basename((original_name or "").replace("\\", "/"))
+    name = "".join(c for c in name if c.isprintable()).strip()[:MAX_TITLE] or "upload"
     title = (title or "").strip() or name
     if len(title) > MAX_TITLE:
         raise BadRequest(_l("The title is longer than %(max)s characters.", max=MAX_TITLE), code="VALIDATION_ERROR",
@@ -106,7 +110,7 @@ def store_upload(actor: User, stream, original_name: str, *, title: str | None =
                 out.write(piece)
         if size == 0:
             raise BadRequest(_l("The file is empty."), code="VALIDATION_ERROR", field="file")
-        file_type = sniff(head, path)
+        file_type = sniff(head, path, whole=size == len(head))
         if file_type not in FILE_TYPES:
             raise UnsupportedType(_l("Only PDF, DOCX and plain-text (UTF-8) files can be uploaded; this file's "
                                      "contents are none of them."))
