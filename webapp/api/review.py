@@ -76,9 +76,8 @@ class ReviewResponse(BaseModel):
 def request_usage_key():
     data = parse_body(UsageKeyRequest, 'Expected {"username": "...", "email": "..."}.')
     current_call().target = f"usage key for {data.email[:200]}"
-    locale = request.accept_languages.best_match(current_app.config["LANGUAGES"]) or \
-        current_app.config["BABEL_DEFAULT_LOCALE"]
-    return jsonify(status=usage_keys.request_key(data.username, data.email, locale=locale, ip=client_ip()))
+    return jsonify(status=usage_keys.request_key(data.username, data.email, locale=_asked_language(),
+                                                 ip=client_ip()))
 
 
 @reviews_bp.post("/codereview")
@@ -103,10 +102,8 @@ def code_review():
         wait = usage.seconds_until_tomorrow()
         raise QuotaExceeded(f"This key's {quota} reviews for today are used up. More from 00:00 UTC.",
                             headers={"Retry-After": str(wait)}, details={"daily_quota": quota})
-    locale = request.accept_languages.best_match(current_app.config["LANGUAGES"]) or key_locale or \
-        current_app.config["BABEL_DEFAULT_LOCALE"]
     try:
-        result = engine.review(source, language, locale=locale)
+        result = engine.review(source, language, locale=_asked_language(key_locale))
     except BaseException:
         usage.give_back(principal.token_id)
         raise
@@ -114,6 +111,12 @@ def code_review():
                  findings=len(result.points), model=result.model, tokens_in=result.tokens_in,
                  tokens_out=result.tokens_out, latency_ms=result.latency_ms)
     return jsonify(result.as_spec())
+
+
+def _asked_language(otherwise: str | None = None) -> str:
+    """The caller's Accept-Language among ours, else `otherwise` (the requester's), else the instance's."""
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or otherwise or \
+        current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def _decode(encoded: str) -> str:

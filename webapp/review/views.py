@@ -5,34 +5,28 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from webapp.errors import DomainError
 from webapp.extensions import limiter
 from webapp.review import engine, languages, rules, service
+from webapp.web.access import require_sign_in
 from webapp.web.forms import ActionForm
 
 bp = Blueprint("review", __name__)
-
-
-def _admin() -> None:
-    if not current_user.is_admin:
-        abort(403)
+# Everyone signed in reviews; the rules are the admins'.
+require_sign_in(bp, admin_when=lambda: request.path.startswith("/admin/"))
 
 
 @bp.get("/admin/review-rules")
-@login_required
 def rules_page():
-    _admin()
     current = rules.current()
     return render_template("review/rules.html", content=current.source, version=current.version,
                            versions=rules.versions(), categories=current.categories, error=None)
 
 
 @bp.post("/admin/review-rules")
-@login_required
 def save_rules():
-    _admin()
     if not ActionForm().validate_on_submit():
         abort(400)
     content = request.form.get("content", "")
@@ -49,9 +43,7 @@ def save_rules():
 
 
 @bp.get("/admin/review-rules/<int:version>")
-@login_required
 def rules_version(version: int):
-    _admin()
     found = rules.version(version)
     if found is None:
         abort(404)
@@ -62,13 +54,11 @@ def rules_version(version: int):
 
 
 @bp.get("/review")
-@login_required
 def page():
     return render_template("review/page.html", languages=languages.LANGUAGES.values(), result=None)
 
 
 @bp.post("/review")
-@login_required
 @limiter.limit(lambda: current_app.config["REVIEW_PAGE_LIMITS"], key_func=lambda: f"review:{current_user.id}")
 def run():
     if not ActionForm().validate_on_submit():
