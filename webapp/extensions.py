@@ -11,9 +11,10 @@ from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_wtf import CSRFProtect
 
+from webapp.db.base import managed_by_models
 from webapp.remote_addr import client_ip
 
-migrate = Migrate(compare_type=True, render_as_batch=True)
+migrate = Migrate(compare_type=True, render_as_batch=True, include_object=managed_by_models)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 mail = Mail()  # SMTP for the outbox's sender job (webapp/mail)

@@ -10,3 +10,5 @@ from webapp.mail.models import MailMessage  # noqa: F401
 from webapp.usage.models import UsageDay, UsageEvent  # noqa: F401
 from webapp.review.models import ReviewRuleSet  # noqa: F401
 from webapp.documents.models import Chunk, Document  # noqa: F401
+from webapp.tenants.models import ProviderKey  # noqa: F401
+from webapp.chats.models import ChatMessage, ChatSession  # noqa: F401

@@ -29,3 +29,12 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value
+
+
+# Made by migration 0009 beside the models, not from them: the databases' own full-text indexes
+# over chunks.terms (SQLite's FTS5 table and its shadow tables; PostgreSQL's generated tsvector).
+def managed_by_models(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's include_object: autogenerate leaves the search index alone."""
+    if type_ == "table" and name and name.startswith("chunks_fts"):
+        return False
+    return not (type_ in ("column", "index") and name in ("search_vector", "ix_chunks_search_vector"))

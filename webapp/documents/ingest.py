@@ -19,6 +19,7 @@ from webapp.db.base import utcnow
 from webapp.db.orm import db
 from webapp.documents.extract import ExtractionFailed, Piece, blocks, chunks, page_count
 from webapp.documents.models import Chunk, Document
+from webapp.documents.terms import document_terms
 from webapp.jobs import enqueue, job
 
 BATCH = 200  # chunks per transaction
@@ -85,10 +86,11 @@ def _read(document: Document, path: Path) -> None:
     ordinal, batch = 0, []
     for item in chunks(blocks(path, file_type)):
         if isinstance(item, Piece):
+            # PostgreSQL stores no NUL in text; some PDFs' text has them
+            heading, text = item.heading.replace("\x00", ""), item.text.replace("\x00", "")
             batch.append({"document_id": document_id, "tenant_id": tenant_id, "ordinal": ordinal,
-                          # PostgreSQL stores no NUL in text; some PDFs' text has them
-                          "page": item.page, "heading": item.heading.replace("\x00", ""),
-                          "text": item.text.replace("\x00", "")})
+                          "page": item.page, "heading": heading, "text": text,
+                          "terms": document_terms(f"{heading}\n{text}" if heading else text)})
             ordinal += 1
             if len(batch) >= BATCH:
                 _write(batch)

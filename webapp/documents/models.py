@@ -53,3 +53,7 @@ class Chunk(db.Model):
     page: Mapped[int | None] = mapped_column(Integer)  # 1-based, for PDFs
     heading: Mapped[str] = mapped_column(String(300), default="")
     text: Mapped[str] = mapped_column(Text)
+    # Its search terms, space-separated (documents/terms.py). The full-text index over them is the
+    # database's own: an FTS5 table kept by triggers on SQLite, a generated tsvector column with a
+    # GIN index on PostgreSQL (migration 0009); documents/search.py asks either.
+    terms: Mapped[str] = mapped_column(Text, default="")
