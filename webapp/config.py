@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import secrets
@@ -18,6 +19,22 @@ DEFAULT_SQLITE_NAME = "agentdesk.db"
 
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable instance."""
+
+
+DEFAULT_PRICES = {"gpt-4": (30.0, 60.0), "gpt-4-turbo": (10.0, 30.0), "gpt-4o": (2.5, 10.0),
+                  "gpt-4o-mini": (0.15, 0.6), "gpt-4.1": (2.0, 8.0), "gpt-4.1-mini": (0.4, 1.6),
+                  "gpt-4.1-nano": (0.1, 0.4), "gpt-3.5-turbo": (0.5, 1.5)}
+
+
+def _prices(value: str | None) -> dict[str, tuple[float, float]]:
+    if not value:
+        return dict(DEFAULT_PRICES)
+    try:
+        parsed = json.loads(value)
+        return {str(model): (float(pair[0]), float(pair[1])) for model, pair in parsed.items()}
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        raise ConfigError('MODEL_PRICES must be JSON like {"gpt-4o": [2.5, 10]} '
+                          "(US dollars per million tokens in and out)") from None
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -230,6 +247,15 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         # Spec 001 documents: where uploads are kept (per tenant, generated names), and the largest accepted.
         "UPLOAD_DIR": env.get("UPLOAD_DIR") or str(instance_path / "uploads"),
         "UPLOAD_MAX_BYTES": int(env.get("UPLOAD_MAX_BYTES", str(100 * 1024 * 1024))),
+        # Spec 001 §6: uploads and chat per caller (auth is AUTH_RATE_LIMIT).
+        "UPLOAD_RATE_LIMITS": env.get("UPLOAD_RATE_LIMITS", "10/minute"),
+        "CHAT_RATE_LIMITS": env.get("CHAT_RATE_LIMITS", "60/minute"),
+        # RAG answers through a tenant's provider key: one deadline for the whole answer, and at most
+        # this many in flight per worker (more get a 503 with Retry-After).
+        "RAG_LLM_TIMEOUT": float(env.get("RAG_LLM_TIMEOUT", "60")),
+        "RAG_LLM_MAX_IN_FLIGHT": int(env.get("RAG_LLM_MAX_IN_FLIGHT", "8")),
+        # US dollars per million tokens (in, out) for /stats/usage's cost; JSON {"model": [in, out]}.
+        "MODEL_PRICES": _prices(env.get("MODEL_PRICES")),
         # Background jobs (webapp/jobs): Huey on this SQLite file, or on Redis (redis://...).
         "JOBS_URL": env.get("JOBS_URL") or f"sqlite:///{instance_path / 'jobs.sqlite3'}",
         # E-mail (Flask-Mailman). No MAIL_SERVER: messages stay in the outbox (Admin → Outbox) and the log.

@@ -23,6 +23,9 @@ TAGS = ("Documents (spec 001)",)
 MULTIPART_SLACK = 1024 * 1024  # the form's other fields and boundaries, beyond the file itself
 bp = MachineBlueprint("api_contents", __name__, family=RAG, credentials=[PERSON_OR_AGENT],
                       rate_limits="API_RATE_LIMITS")
+# Uploads count apart: 10 a minute per caller (spec 001 §6).
+uploads = MachineBlueprint("api_contents_upload", __name__, family=RAG, credentials=[PERSON_OR_AGENT],
+                           rate_limits="UPLOAD_RATE_LIMITS")
 
 
 class ContentsQuery(BaseModel):
@@ -61,7 +64,8 @@ class Deleted(BaseModel):
     message: str
 
 
-def _actor():
+def acting_person():
+    """The active person the credential speaks for: spec 001's resources belong to their organisation."""
     user = service.member(current_call().principal.user_id)
     if user is None:
         raise Forbidden("Documents belong to an organisation: sign in as a person (POST /api/v1/auth/login).",
@@ -83,12 +87,12 @@ def _item(document: Document) -> dict:
            errors={403: "PERMISSION_DENIED: a credential of no one", 400: "VALIDATION_ERROR: a filter is not valid"})
 def list_contents():
     query = parse_query(ContentsQuery)
-    documents = service.list_documents(_actor(), service.DocumentFilter(query.file_type, query.status, query.search),
+    documents = service.list_documents(acting_person(), service.DocumentFilter(query.file_type, query.status, query.search),
                                        skip=query.skip, limit=query.limit)
     return jsonify([_item(document) for document in documents])
 
 
-@bp.post("/api/v1/contents/upload")
+@uploads.post("/api/v1/contents/upload")
 @requires()
 @body_limit(100 * 1024 * 1024 + MULTIPART_SLACK)
 @operation("Upload a document (organisation admins)", "uploadContent", form=UploadForm, tags=TAGS,
@@ -97,7 +101,7 @@ def list_contents():
                    403: "PERMISSION_DENIED: not an administrator of the organisation",
                    413: "FILE_TOO_LARGE: over 100 MB"})
 def upload_content():
-    actor = _actor()
+    actor = acting_person()
     upload = request.files.get("file")
     if upload is None:
         raise BadRequest("Send the file as multipart/form-data in a field named 'file'.", code="VALIDATION_ERROR",
@@ -120,5 +124,5 @@ def upload_content():
                    404: "RESOURCE_NOT_FOUND: no such document in this organisation"})
 def delete_content(file_id: str):
     current_call().target = f"document {file_id[:40]}"
-    service.delete_document(_actor(), file_id, ip=client_ip())
+    service.delete_document(acting_person(), file_id, ip=client_ip())
     return jsonify(message="ファイルが削除されました")  # spec 001's words, as its clients expect them

@@ -27,7 +27,8 @@ from webapp.db.orm import db
 from webapp.db.base import utcnow
 from webapp.documents import ingest
 from webapp.documents.models import FILE_TYPES, STATUSES, Document
-from webapp.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
+from webapp.errors import BadRequest, Conflict, DomainError, NotFound
+from webapp.tenants.service import admin_of
 
 PIECE = 1024 * 1024
 SNIFF = 64 * 1024
@@ -48,11 +49,6 @@ def member(user_id) -> User | None:
     """The active person a credential speaks for (documents belong to their organisation)."""
     user = db.session.get(User, user_id) if user_id else None
     return user if user is not None and user.active else None
-
-
-def _admin_of_tenant(actor: User) -> None:
-    if actor.role != "ADMIN" and not actor.is_admin:
-        raise Forbidden(_l("Only an administrator of your organisation can do this."), code="PERMISSION_DENIED")
 
 
 def _folder(tenant_id: uuid.UUID) -> Path:
@@ -84,7 +80,7 @@ def sniff(head: bytes, path: Path, *, whole: bool) -> str | None:
 
 def store_upload(actor: User, stream, original_name: str, *, title: str | None = None, description: str = "",
                  tags: str = "", ip: str = "") -> Document:
-    _admin_of_tenant(actor)
+    admin_of(actor)
     if any("\x00" in (value or "") for value in (title, description, tags)):
         raise BadRequest(_l("Text fields may not contain NUL characters."), code="VALIDATION_ERROR")
     name = os.path.basename((original_name or "").replace("\\", "/"))
@@ -133,7 +129,7 @@ def store_upload(actor: User, stream, original_name: str, *, title: str | None =
 
 def retry(actor: User, document_id, *, ip: str = "") -> Document:
     """A failed document is read again from the start."""
-    _admin_of_tenant(actor)
+    admin_of(actor)
     document = get_document(actor, document_id)
     if document.status != "failed":
         raise Conflict(_l("Only a document whose reading failed can be retried."), code="CONFLICT")
@@ -183,7 +179,7 @@ def get_document(actor: User, document_id) -> Document:
 
 
 def delete_document(actor: User, document_id, *, ip: str = "") -> None:
-    _admin_of_tenant(actor)
+    admin_of(actor)
     document = get_document(actor, document_id)
     path = _folder(document.tenant_id) / document.stored_name
     db.session.delete(document)

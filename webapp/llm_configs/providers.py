@@ -114,9 +114,28 @@ CHAT_SLOTS = _Slots()  # LLM answers take long: they get their own allowance, ap
 def chat_json(target: Target, messages: list[dict], schema: dict, *, deadline: float, allow_private: bool,
               max_in_flight: int) -> Answer:
     """Ask for a JSON answer matching `schema`: OpenAI and LM Studio through the openai SDK
-    (response_format json_schema), Ollama through its /api/chat (format = the schema). The address is
-    checked like "Test connection"'s, redirects are not followed, the answer is capped, and the whole
-    exchange has one deadline (under gevent; each read has it otherwise)."""
+    (response_format json_schema), Ollama through its /api/chat (format = the schema)."""
+    openai_options = {"temperature": 0, "response_format": {
+        "type": "json_schema", "json_schema": {"name": "review", "schema": schema, "strict": True}}}
+    ollama_options = {"format": schema, "options": {"temperature": 0}}
+    return _ask(target, messages, deadline=deadline, allow_private=allow_private, max_in_flight=max_in_flight,
+                openai_options=openai_options, ollama_options=ollama_options)
+
+
+def chat(target: Target, messages: list[dict], *, deadline: float, allow_private: bool, max_in_flight: int,
+         temperature: float | None = None, max_tokens: int | None = None) -> Answer:
+    """A free-text answer (RAG chat), with the caller's temperature and answer length when given."""
+    openai_options = {k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None}
+    ollama_options = {"options": {k: v for k, v in (("temperature", temperature), ("num_predict", max_tokens))
+                                  if v is not None}}
+    return _ask(target, messages, deadline=deadline, allow_private=allow_private, max_in_flight=max_in_flight,
+                openai_options=openai_options, ollama_options=ollama_options)
+
+
+def _ask(target: Target, messages: list[dict], *, deadline: float, allow_private: bool, max_in_flight: int,
+         openai_options: dict, ollama_options: dict) -> Answer:
+    """The address is checked like "Test connection"'s, redirects are not followed, the answer is
+    capped, and the whole exchange has one deadline (under gevent; each read has it otherwise)."""
     base = with_scheme(target.address) if target.provider == "ollama" else openai_compatible_base(target.address)
     host = _host(base)
     try:
@@ -127,8 +146,9 @@ def chat_json(target: Target, messages: list[dict], schema: dict, *, deadline: f
         raise ProviderFailed("busy", f"{max_in_flight} LLM requests already in flight")
     try:
         with _total_deadline(deadline):
-            return _ollama(target, base, messages, schema, deadline) if target.provider == "ollama" \
-                else _openai(target, base, messages, schema, deadline)
+            if target.provider == "ollama":
+                return _ollama(target, base, messages, ollama_options, deadline)
+            return _openai(target, base, messages, openai_options, deadline)
     except _DeadlinePassed:
         raise ProviderFailed("timeout", f"{host}: no answer within {deadline:g} s") from None
     finally:
@@ -148,7 +168,7 @@ def _total_deadline(seconds: float):
     return Timeout(seconds, _DeadlinePassed) if monkey.is_module_patched("socket") else nullcontext()
 
 
-def _openai(target: Target, base: str, messages: list[dict], schema: dict, deadline: float) -> Answer:
+def _openai(target: Target, base: str, messages: list[dict], options: dict, deadline: float) -> Answer:
     import openai  # the SDK is only loaded when a review asks an LLM
 
     host = _host(base)
@@ -156,10 +176,7 @@ def _openai(target: Target, base: str, messages: list[dict], schema: dict, deadl
                            http_client=openai.DefaultHttpxClient(follow_redirects=False, timeout=deadline))
     try:
         with client:
-            completion = client.chat.completions.create(
-                model=target.model, messages=messages, temperature=0,
-                response_format={"type": "json_schema",
-                                 "json_schema": {"name": "review", "schema": schema, "strict": True}})
+            completion = client.chat.completions.create(model=target.model, messages=messages, **options)
     except openai.APITimeoutError:
         raise ProviderFailed("timeout", f"{host}: no answer within {deadline:g} s") from None
     except openai.APIStatusError as error:
@@ -174,14 +191,13 @@ def _openai(target: Target, base: str, messages: list[dict], schema: dict, deadl
                   tokens_in=usage.prompt_tokens if usage else 0, tokens_out=usage.completion_tokens if usage else 0)
 
 
-def _ollama(target: Target, base: str, messages: list[dict], schema: dict, deadline: float) -> Answer:
+def _ollama(target: Target, base: str, messages: list[dict], options: dict, deadline: float) -> Answer:
     import requests
 
     host = _host(base)
     try:
         with requests.post(f"{base}/api/chat", timeout=deadline, allow_redirects=False, stream=True, json={
-                "model": target.model, "messages": messages, "format": schema, "stream": False,
-                "options": {"temperature": 0}}) as response:
+                "model": target.model, "messages": messages, "stream": False, **options}) as response:
             if response.status_code != 200:
                 raise ProviderFailed("status", f"{host} answered HTTP {response.status_code}", response.status_code)
             raw = response.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -50,7 +51,28 @@ def seconds_until_tomorrow() -> int:
 
 
 def record(kind: str, *, model: str | None = None, language: str | None = None, **values) -> None:
-    """One usage row; names that come from elsewhere (a provider's model) are cut to their columns."""
-    db.session.add(UsageEvent(kind=kind, model=model[:100] if model else None,
-                              language=language[:20] if language else None, **values))
+    """One usage row, committed."""
+    add(kind, model=model, language=language, **values)
     db.session.commit()
+
+
+def add(kind: str, *, model: str | None = None, language: str | None = None, **values) -> UsageEvent:
+    """One usage row in the caller's transaction; names that come from elsewhere (a provider's model)
+    are cut to their columns."""
+    event = UsageEvent(kind=kind, model=model[:100] if model else None,
+                       language=language[:20] if language else None, **values)
+    db.session.add(event)
+    return event
+
+
+def cost_of(provider: str, model: str, tokens_in: int, tokens_out: int) -> float:
+    """US dollars for a call: MODEL_PRICES (per million tokens, in and out) for the model or the
+    longest price name it starts with ("gpt-4o-2024-08-06" -> "gpt-4o"); local providers cost nothing."""
+    if provider != "openai":
+        return 0.0
+    prices = current_app.config["MODEL_PRICES"]
+    name = max((known for known in prices if model == known or model.startswith(f"{known}-")), key=len, default=None)
+    if name is None:
+        return 0.0
+    per_in, per_out = prices[name]
+    return round((tokens_in * per_in + tokens_out * per_out) / 1_000_000, 6)

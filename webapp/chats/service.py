@@ -1,0 +1,183 @@
+"""RAG answers (spec 001 §3.2): a question, the tenant's best passages, an answer that cites them.
+
+With an active provider key the tenant's LLM writes the answer from the numbered passages (and the
+conversation so far); without one the passages themselves are the answer, marked retrieval-only.
+Nothing is written until the answer exists: the question, the answer with its sources and the usage
+row are one transaction, so a provider failure leaves no half of a turn behind. The database is not
+held while the LLM thinks.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from webapp.chats.models import ChatMessage, ChatSession
+from webapp.db.base import utcnow
+from webapp.db.orm import db
+from webapp.documents.search import Passage, search
+from webapp.errors import DomainError, NotFound
+from webapp.llm_configs import providers
+from webapp.tenants.service import answer_target
+from webapp.usage import service as usage
+
+HISTORY_MESSAGES = 10  # earlier turns sent with a follow-up question
+EXCERPT_CHARS = 400  # per passage in a retrieval-only answer
+SYSTEM_PROMPT = (
+    "You answer questions from the passages of the organisation's documents given below, numbered [1], [2] ... "
+    "Use only what the passages say, and cite the passages you used by their numbers, like [1]. If they do not "
+    "contain the answer, say that the documents do not cover it. Answer in the language of the question.")
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who asks: a person of a tenant (spec 001's JWT), or a tenant's widget key (X-API-Key)."""
+
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID | None = None
+    token_id: int | None = None
+    kind: str = "rag"  # or "widget"
+    locale: str = "ja"
+
+
+@dataclass(frozen=True)
+class Question:
+    query: str
+    model: str | None = None
+    top_k: int = 5
+    session_id: uuid.UUID | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+@dataclass
+class Reply:
+    answer: str
+    sources: list[dict]
+    conversation_id: uuid.UUID
+    metadata: dict = field(default_factory=dict)
+
+
+def ask(asker: Asker, question: Question) -> Reply:
+    started = time.perf_counter()
+    history = _history(asker, question.session_id) if question.session_id else []
+    passages = search(asker.tenant_id, question.query, limit=question.top_k)
+    target = answer_target(asker.tenant_id, question.model)
+    db.session.commit()  # end the read transaction: nothing is held while the LLM answers
+    if target is None:
+        answer = providers.Answer(content=_retrieval_only(passages, asker.locale), model="retrieval-only")
+    else:
+        answer = _ask_llm(target, passages, history, question)
+    latency_ms = int((time.perf_counter() - started) * 1000)
+    metadata = {"model": answer.model, "tokens_in": answer.tokens_in, "tokens_out": answer.tokens_out,
+                "latency_ms": latency_ms, "retrieval_only": target is None}
+    sources = [_source(passage) for passage in passages]
+    session_id = _record(asker, question, answer.content, sources, metadata,
+                         cost=usage.cost_of(target.provider, answer.model, answer.tokens_in, answer.tokens_out)
+                         if target else 0.0)
+    return Reply(answer=answer.content, sources=sources, conversation_id=session_id, metadata=metadata)
+
+
+def _own_session(asker: Asker, session_id: uuid.UUID) -> ChatSession:
+    found = db.session.get(ChatSession, session_id)
+    owner = found is not None and found.tenant_id == asker.tenant_id and found.kind == asker.kind and (
+        found.user_id == asker.user_id if asker.kind == "rag" else found.token_id == asker.token_id)
+    if not owner:
+        raise NotFound(_l("No such conversation: start a new one without session_id."), code="RESOURCE_NOT_FOUND")
+    return found
+
+
+def _history(asker: Asker, session_id: uuid.UUID) -> list[dict]:
+    _own_session(asker, session_id)
+    rows = db.session.scalars(select(ChatMessage).where(ChatMessage.session_id == session_id)
+                              .order_by(ChatMessage.id.desc()).limit(HISTORY_MESSAGES))
+    return [{"role": row.role, "content": row.content} for row in reversed(list(rows))]
+
+
+def _source(passage: Passage) -> dict:
+    return {"file_id": str(passage.document_id), "file_name": passage.file_name, "chunk_index": passage.ordinal,
+            "chunk_text": passage.text, "title": passage.title, "page": passage.page,
+            "score": round(passage.score, 6)}
+
+
+def _label(passage: Passage) -> str:
+    where = f" (p. {passage.page})" if passage.page else ""
+    heading = f" — {passage.heading}" if passage.heading else ""
+    return f"{passage.title}{where}{heading}"
+
+
+def _retrieval_only(passages: list[Passage], locale: str) -> str:
+    with force_locale(locale):
+        if not passages:
+            return _("No language model is set up for this organisation, and no passage of its documents "
+                     "matches the question.")
+        lines = [_("No language model is set up for this organisation, so these are the passages of its "
+                   "documents that best match the question:")]
+    for number, passage in enumerate(passages, 1):
+        excerpt = " ".join(passage.text.split())
+        if len(excerpt) > EXCERPT_CHARS:
+            excerpt = excerpt[:EXCERPT_CHARS].rstrip() + "…"
+        lines.append(f"\n[{number}] {_label(passage)}\n{excerpt}")
+    return "\n".join(lines)
+
+
+def _ask_llm(target: providers.Target, passages: list[Passage], history: list[dict],
+             question: Question) -> providers.Answer:
+    context = "\n\n".join(f"[{number}] {_label(p)}\n{p.text}" for number, p in enumerate(passages, 1)) \
+        or "(No passage of the documents matches this question.)"
+    messages = [{"role": "system", "content": f"{SYSTEM_PROMPT}\n\nPassages:\n\n{context}"}, *history,
+                {"role": "user", "content": question.query}]
+    config = current_app.config
+    try:
+        return providers.chat(target, messages, deadline=config["RAG_LLM_TIMEOUT"],
+                              allow_private=config["OUTBOUND_ALLOW_PRIVATE"],
+                              max_in_flight=config["RAG_LLM_MAX_IN_FLIGHT"], temperature=question.temperature,
+                              max_tokens=question.max_tokens)
+    except providers.ProviderFailed as failed:
+        current_app.logger.warning("RAG answer failed (%s): %s", failed.kind, failed.detail)
+        raise _provider_error(failed) from None
+
+
+def _provider_error(failed: providers.ProviderFailed) -> DomainError:
+    if failed.kind == "busy":
+        return DomainError(_l("Too many answers are being written right now; try again in a few seconds."),
+                           code="LLM_BUSY", status=503, headers={"Retry-After": "5"})
+    if failed.kind == "timeout":
+        return DomainError(_l("The language model did not answer in time; try again, or ask a shorter question."),
+                           code="LLM_TIMEOUT", status=504)
+    if failed.kind == "status":
+        return DomainError(_l("The language model's provider refused the request (HTTP %(status)s); an "
+                              "administrator should check the organisation's API key and model.",
+                              status=failed.status), code="LLM_PROVIDER_ERROR", status=502)
+    return DomainError(_l("The language model could not be reached; an administrator should check the "
+                          "organisation's API key settings."), code="LLM_UNAVAILABLE", status=502)
+
+
+def _record(asker: Asker, question: Question, answer: str, sources: list[dict], metadata: dict, *,
+            cost: float) -> uuid.UUID:
+    now = utcnow()
+    if question.session_id:
+        session = _own_session(asker, question.session_id)  # it may have been deleted meanwhile
+        session.updated_at = now
+    else:
+        session = ChatSession(tenant_id=asker.tenant_id, user_id=asker.user_id, token_id=asker.token_id,
+                              kind=asker.kind, title=" ".join(question.query.split())[:80], created_at=now,
+                              updated_at=now)
+        db.session.add(session)
+        db.session.flush()
+    db.session.add_all([
+        ChatMessage(session_id=session.id, role="user", content=question.query, created_at=now),
+        ChatMessage(session_id=session.id, role="assistant", content=answer, sources=sources, meta=metadata,
+                    created_at=now)])
+    usage.add("widget" if asker.kind == "widget" else "chat", model=metadata["model"], tenant_id=asker.tenant_id,
+              user_id=asker.user_id, token_id=asker.token_id, tokens_in=metadata["tokens_in"],
+              tokens_out=metadata["tokens_out"], cost=cost, latency_ms=metadata["latency_ms"])
+    db.session.commit()
+    return session.id

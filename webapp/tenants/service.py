@@ -1,0 +1,116 @@
+"""A tenant's administration: who administers it, and its provider keys (spec 001 §3.5).
+
+A provider key is encrypted when it arrives and never shown again (only its masked hint). Answers
+use the newest active key whose model the question asks for, or the newest active key when it asks
+for none; with no active key the tenant has no LLM and chat answers from retrieval alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from webapp.accounts.models import User
+from webapp.audit import service as audit
+from webapp.db.crypto import box, mask_secret
+from webapp.db.orm import db
+from webapp.errors import BadRequest, Forbidden, NotFound
+from webapp.llm_configs.fields import BY_NAME, PROVIDERS
+from webapp.llm_configs.providers import Target
+from webapp.llm_configs.service import HOST_PORT_RE, URL_RE
+from webapp.tenants.models import ProviderKey
+
+DEFAULT_ADDRESS = {"openai": BY_NAME["openai_base_url"].builtin, "lmstudio": "http://localhost:1234/v1",
+                   "ollama": BY_NAME["ollama_endpoint"].builtin}
+MAX_MODEL, MAX_KEY, MAX_URL = 100, 500, 300
+MAX_KEYS = 50  # per tenant: a list a person can still read
+
+
+def admin_of(actor: User) -> None:
+    """Only the tenant's administrators (role ADMIN) and instance admins manage its documents and keys."""
+    if actor.role != "ADMIN" and not actor.is_admin:
+        raise Forbidden(_l("Only an administrator of your organisation can do this."), code="PERMISSION_DENIED")
+
+
+def provider_keys(actor: User) -> list[ProviderKey]:
+    admin_of(actor)
+    return list(db.session.scalars(select(ProviderKey).where(ProviderKey.tenant_id == actor.tenant_id)
+                                   .order_by(ProviderKey.created_at.desc(), ProviderKey.id)))
+
+
+def _invalid(message, field: str) -> BadRequest:
+    return BadRequest(message, code="VALIDATION_ERROR", field=field)
+
+
+def add_provider_key(actor: User, *, provider: str, model: str, api_key: str = "", base_url: str = "",
+                     ip: str | None = None) -> ProviderKey:
+    admin_of(actor)
+    provider, model, api_key, base_url = provider.strip().lower(), model.strip(), api_key.strip(), base_url.strip()
+    if provider not in PROVIDERS:
+        raise _invalid(_l("The provider must be one of: %(names)s.", names=", ".join(PROVIDERS)), "provider")
+    if not model or len(model) > MAX_MODEL or not model.isprintable():
+        raise _invalid(_l("Name the model (1 to %(max)s printable characters).", max=MAX_MODEL), "model")
+    if len(api_key) > MAX_KEY or not api_key.isprintable() or " " in api_key:
+        raise _invalid(_l("The API key is not a valid key."), "api_key")
+    if provider == "openai" and not api_key:
+        raise _invalid(_l("OpenAI needs an API key."), "api_key")
+    if base_url and (len(base_url) > MAX_URL or not (
+            URL_RE.fullmatch(base_url) or (provider != "openai" and HOST_PORT_RE.fullmatch(base_url)))):
+        raise _invalid(_l("The base URL must be an http(s) URL."), "base_url")
+    count = db.session.scalar(select(db.func.count()).select_from(ProviderKey)
+                              .where(ProviderKey.tenant_id == actor.tenant_id))
+    if count >= MAX_KEYS:
+        raise _invalid(_l("This organisation already has %(max)s keys; delete one first.", max=MAX_KEYS), "api_key")
+    row = ProviderKey(tenant_id=actor.tenant_id, provider=provider, model=model, base_url=base_url,
+                      secret=box().encrypt(api_key) if api_key else "", hint=mask_secret(api_key),
+                      created_by_id=actor.id)
+    db.session.add(row)
+    db.session.flush()
+    audit.record("provider_key.create", ip=ip, actor=actor, target=f"provider key {row.id}",
+                 details={"provider": provider, "model": model})
+    db.session.commit()
+    return row
+
+
+def delete_provider_key(actor: User, key_id: str, *, ip: str | None = None) -> None:
+    admin_of(actor)
+    row = _own_key(actor, key_id)
+    db.session.delete(row)
+    audit.record("provider_key.delete", ip=ip, actor=actor, target=f"provider key {row.id}")
+    db.session.commit()
+
+
+def _own_key(actor: User, key_id: str) -> ProviderKey:
+    try:
+        wanted = uuid.UUID(str(key_id))
+    except ValueError:
+        wanted = None
+    row = db.session.get(ProviderKey, wanted) if wanted else None
+    if row is None or row.tenant_id != actor.tenant_id:
+        raise NotFound(_l("No such API key in your organisation."), code="RESOURCE_NOT_FOUND")
+    return row
+
+
+def models_of(tenant_id: uuid.UUID) -> list[str]:
+    return list(db.session.scalars(select(ProviderKey.model).distinct().where(
+        ProviderKey.tenant_id == tenant_id, ProviderKey.is_active.is_(True)).order_by(ProviderKey.model)))
+
+
+def answer_target(tenant_id: uuid.UUID, model: str | None) -> Target | None:
+    """Where the tenant's answers are asked: None when it has no active key (retrieval only); a
+    model it has no key for is a 400 that names the ones it has."""
+    query = select(ProviderKey).where(ProviderKey.tenant_id == tenant_id, ProviderKey.is_active.is_(True)) \
+        .order_by(ProviderKey.created_at.desc(), ProviderKey.id).limit(1)
+    if model:
+        query = query.where(ProviderKey.model == model)
+    row = db.session.scalar(query)
+    if row is None:
+        available = models_of(tenant_id)
+        if not available:
+            return None
+        raise _invalid(_l("The model %(model)s is not set up for this organisation; use one of: %(names)s.",
+                          model=model, names=", ".join(available)), "model")
+    address = row.base_url or DEFAULT_ADDRESS[row.provider]
+    return Target(row.provider, address, row.model, box().decrypt(row.secret) if row.secret else "")
