@@ -157,3 +157,17 @@ def test_delete_removes_the_file_and_only_an_admin_of_the_tenant_may(setup):
     assert gone.status_code == 200 and gone.json["message"]
     assert rows(app) == [] and stored_files(folder) == []
     assert client.delete(f"/api/v1/contents/{document_id}", headers=admin).status_code == 404
+
+
+def test_uploads_are_limited_apart_from_other_calls(app_env, tmp_path):
+    app = create_app(env={**app_env, "UPLOAD_DIR": str(tmp_path / "uploads"), "UPLOAD_RATE_LIMITS": "2/minute"})
+    client = app.test_client()
+    client.post("/api/v1/auth/register", json={"email": "admin@example.com", "username": "admin_a",
+                                               "password": "Password123", "tenant_name": "Company A"})
+    admin = bearer(client.post("/api/v1/auth/login", json={"email": "admin@example.com", "password": "Password123"}
+                               ).json["access_token"])
+    assert [upload(client, admin, TEXT, "a.txt").status_code for _ in range(3)] == [201, 201, 429]
+    refused = upload(client, admin, TEXT, "a.txt")
+    assert refused.json["error_code"] == "RATE_LIMIT_EXCEEDED" and int(refused.headers["Retry-After"]) > 0
+    assert client.get("/api/v1/contents", headers=admin).status_code == 200  # listing is counted apart
+    assert len(rows(app)) == 2

@@ -148,7 +148,11 @@ def test_conversations_are_their_owners(setup):
     assert other.ask(query="バックアップ", session_id=mine).status_code == 404
     assert tenant.ask(query="バックアップ", session_id=str(uuid.uuid4())).status_code == 404
     assert other.ask(query="バックアップ").json["sources"] == []  # another tenant's documents stay theirs
-    assert len(stored(app, ChatMessage)) == 4
+    colleague = Tenant(app, client, "c@example.com", "colleague", "Company C")
+    set_person(app, "c@example.com", tenant_id=tenant.id)  # same organisation, another person
+    assert colleague.ask(query="バックアップ").json["sources"]  # the organisation's documents are theirs too
+    assert colleague.ask(query="バックアップ", session_id=mine).status_code == 404  # its conversations are not
+    assert len(stored(app, ChatMessage)) == 6
 
 
 @pytest.mark.parametrize("body", [

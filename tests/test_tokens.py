@@ -8,8 +8,11 @@ from cryptography.fernet import Fernet
 from tests.api_helpers import OPENAI, OPENAI_KEY, bearer, make_token, make_user, set_config
 from tests.conftest import logout, post, register
 from webapp import create_app
+from webapp.accounts.models import User
+from webapp.db.crypto import box
 from webapp.db.orm import db
 from webapp.llm_configs.models import LLMConfig
+from webapp.tenants.models import ProviderKey
 from webapp.tokens import service
 from webapp.tokens.models import ApiToken
 
@@ -117,14 +120,20 @@ def test_keys_rotate_reencrypts_under_the_newest_key(app_env, app):
     set_config(app, user_id, OPENAI, api_key=OPENAI_KEY)
     with app.app_context():
         before = db.session.scalar(db.select(LLMConfig.openai_api_key))
+        tenant_id = db.session.scalar(db.select(User.tenant_id).where(User.id == user_id))
+        db.session.add(ProviderKey(tenant_id=tenant_id, provider="openai", model="gpt-4o",
+                                   secret=box().encrypt("sk-tenant-key-0001"), hint="sk-****...0001"))
+        db.session.commit()
     new_key = Fernet.generate_key().decode()
     rotated_env = {**app_env, "ENCRYPTION_KEYS": f"{new_key},{app_env['ENCRYPTION_KEYS']}"}
     rotated = create_app(env=rotated_env)
     result = rotated.test_cli_runner().invoke(args=["keys", "rotate"])
-    assert result.exit_code == 0 and "Re-encrypted 1 secret" in result.output
+    assert result.exit_code == 0 and "Re-encrypted 2 secret" in result.output
     with rotated.app_context():
         after = db.session.scalar(db.select(LLMConfig.openai_api_key))
+        tenant_key = db.session.scalar(db.select(ProviderKey.secret))
     assert after != before and Fernet(new_key.encode()).decrypt(after.encode()).decode() == OPENAI_KEY
+    assert Fernet(new_key.encode()).decrypt(tenant_key.encode()).decode() == "sk-tenant-key-0001"
     # The old key alone can no longer read it; the new key alone can.
     _, raw = make_token(rotated)
     only_new = create_app(env={**app_env, "ENCRYPTION_KEYS": new_key})

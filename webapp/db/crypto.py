@@ -34,6 +34,15 @@ class SecretBox:
         return self._fernet.rotate(token.encode()).decode()
 
 
+# Every column holding Fernet tokens, as (model, attribute name): `flask keys rotate` re-encrypts them all.
+ENCRYPTED_COLUMNS: list[tuple[type, str]] = []
+
+
+def encrypted_column(model: type, attribute: str) -> None:
+    """Declare where a model keeps encrypted secrets (next to the model, once)."""
+    ENCRYPTED_COLUMNS.append((model, attribute))
+
+
 def init_app(app) -> None:
     if not app.config["ENCRYPTION_KEYS"]:
         raise ConfigError("ENCRYPTION_KEYS is empty")
@@ -56,4 +65,4 @@ def mask_secret(secret: str | None) -> str:
     return f"{prefix}****...{secret[-4:]}"
 
 
-__all__ = ["SecretBox", "InvalidToken", "box", "init_app", "mask_secret"]
+__all__ = ["ENCRYPTED_COLUMNS", "SecretBox", "InvalidToken", "box", "encrypted_column", "init_app", "mask_secret"]

@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.db.base import UTCDateTime, utcnow
+from webapp.db.crypto import encrypted_column
 from webapp.db.orm import db
 
 DEFAULT_SCOPE = "default"
@@ -54,3 +55,6 @@ class LLMConfig(db.Model):
 
 def scope_key_for(user_id: uuid.UUID) -> str:
     return user_id.hex
+
+
+encrypted_column(LLMConfig, "openai_api_key")

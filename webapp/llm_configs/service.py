@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from webapp.accounts.models import User
 from webapp.audit import service as audit
-from webapp.db.crypto import box, mask_secret
+from webapp.db.crypto import ENCRYPTED_COLUMNS, box, mask_secret
 from webapp.db.orm import db
 from webapp.errors import Forbidden, ValidationFailed
 from webapp.llm_configs import providers, resolve
@@ -202,9 +202,11 @@ def _target(scope: Scope) -> str:
 def rotate_secrets() -> int:
     """`flask keys rotate`: re-encrypt every stored key under the newest ENCRYPTION_KEYS entry."""
     secret_box, count = box(), 0
-    for row in db.session.scalars(select(LLMConfig).where(LLMConfig.openai_api_key.isnot(None))):
-        row.openai_api_key = secret_box.rotate(row.openai_api_key)
-        count += 1
+    for model, attribute in ENCRYPTED_COLUMNS:
+        column = getattr(model, attribute)
+        for row in db.session.scalars(select(model).where(column.isnot(None), column != "")):
+            setattr(row, attribute, secret_box.rotate(getattr(row, attribute)))
+            count += 1
     audit.record("keys.rotate", ip="cli", actor_label="cli", details={"secrets": count})
     db.session.commit()
     return count

@@ -10,6 +10,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.db.base import UTCDateTime, new_uuid, utcnow
+from webapp.db.crypto import encrypted_column
 from webapp.db.orm import db
 
 
@@ -27,3 +28,6 @@ class ProviderKey(db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+encrypted_column(ProviderKey, "secret")
