@@ -250,6 +250,9 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         # Spec 001 §6: uploads and chat per caller (auth is AUTH_RATE_LIMIT).
         "UPLOAD_RATE_LIMITS": env.get("UPLOAD_RATE_LIMITS", "10/minute"),
         "CHAT_RATE_LIMITS": env.get("CHAT_RATE_LIMITS", "60/minute"),
+        # The website widget: per key (a site's visitors together), and per visitor (key and address).
+        "WIDGET_RATE_LIMITS": env.get("WIDGET_RATE_LIMITS", "60/minute"),
+        "WIDGET_VISITOR_LIMITS": env.get("WIDGET_VISITOR_LIMITS", "10/minute"),
         # RAG answers through a tenant's provider key: one deadline for the whole answer, and at most
         # this many in flight per worker (more get a 503 with Retry-After).
         "RAG_LLM_TIMEOUT": float(env.get("RAG_LLM_TIMEOUT", "60")),

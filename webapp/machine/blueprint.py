@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from typing import Callable
 
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -46,7 +47,7 @@ class MachineBlueprint(Blueprint):
 
     def __init__(self, name: str, import_name: str, *, family: Family, credentials: list[Credential],
                  rate_limits: str | None = None, anonymous_limits: str | None = None, audit: bool = True,
-                 max_content_length: int | None = None, **options):
+                 max_content_length: int | None = None, cors: Callable | None = None, **options):
         super().__init__(name, import_name, **options)
         if not credentials:
             raise ValueError(f"{name}: name its credentials (PUBLIC for an open blueprint)")
@@ -58,9 +59,13 @@ class MachineBlueprint(Blueprint):
         self.anonymous_limits = anonymous_limits
         self.audit = audit
         self.max_content_length = max_content_length
+        # Called with every response (a cross-origin API: spec 001's widget); preflights skip the pipeline.
+        self.cors = cors
         csrf.exempt(self)  # no cookies, hence no CSRF: a credential travels in a header
         self.before_request(self._begin)
         self.after_request(self._finish)
+        if cors is not None:
+            self.after_request(cors)  # after_request hooks run last-registered first: before _finish
         self.register_error_handler(DomainError, self._domain_error)
         self.register_error_handler(HTTPException, self._http_error)
         self.register_error_handler(Exception, self._unexpected)
@@ -84,6 +89,8 @@ class MachineBlueprint(Blueprint):
 
     def _begin(self):
         req = request._get_current_object()  # one context lookup, not one per attribute
+        if self.cors is not None and req.method == "OPTIONS":
+            return None  # a CORS preflight carries no credential; Flask answers it and self.cors adds its headers
         endpoint = req.endpoint
         # What the view itself declared, whatever name its blueprint was registered under.
         spec: Declaration | None = getattr(current_app.view_functions.get(endpoint), "__machine__", None)
@@ -196,20 +203,21 @@ def counters():
     return found
 
 
-def charge(config_key: str, cost: int) -> None:
-    """Count `cost` units of a second limit for this caller (spec 002's log lines per minute, set by
-    `config_key`); past it, 429 with that window's headers. Its state rides along as X-RateLimit-*-Lines."""
+def charge(config_key: str, cost: int, *, key: str | None = None, suffix: str = "-Lines") -> None:
+    """Count `cost` units of a second limit for this caller, or for `key` (spec 002's log lines per
+    minute, set by `config_key`); past it, 429 with that window's headers. Its state rides along as
+    X-RateLimit-*<suffix>."""
     call = observe.current_call()
     try:
         outcome = MachineBlueprint._windows(config_key, f"api/{config_key}").hit(
-            call.principal.rate_key or client_ip(), cost)
+            key or call.principal.rate_key or client_ip(), cost)
     except STORAGE_ERRORS as error:
         current_app.logger.error("rate-limit storage unavailable: %s", error.__class__.__name__)
         raise Unavailable("The rate-limit store is unreachable; try again shortly.") from None
     if not outcome.allowed:
         call.rate_headers = {}  # the refusing window speaks in the unsuffixed headers
         raise _too_many(outcome)
-    call.rate_headers.update({f"{name}-Lines": value for name, value in outcome.headers().items()})
+    call.rate_headers.update({f"{name}{suffix}": value for name, value in outcome.headers().items()})
 
 
 def family() -> Family | None:

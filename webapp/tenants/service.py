@@ -8,11 +8,16 @@ for none; with no active key the tenant has no LLM and chat answers from retriev
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
+from markupsafe import escape
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from webapp.accounts.models import User
+from webapp.accounts.models import Tenant, User
 from webapp.audit import service as audit
 from webapp.db.crypto import box, mask_secret
 from webapp.db.orm import db
@@ -21,17 +26,121 @@ from webapp.llm_configs.fields import BY_NAME, PROVIDERS
 from webapp.llm_configs.providers import Target
 from webapp.llm_configs.service import HOST_PORT_RE, URL_RE
 from webapp.tenants.models import ProviderKey
+from webapp.tokens import service as tokens
 
 DEFAULT_ADDRESS = {"openai": BY_NAME["openai_base_url"].builtin, "lmstudio": "http://localhost:1234/v1",
                    "ollama": BY_NAME["ollama_endpoint"].builtin}
 MAX_MODEL, MAX_KEY, MAX_URL = 100, 500, 300
 MAX_KEYS = 50  # per tenant: a list a person can still read
+MAX_ORIGINS = 20
 
 
 def admin_of(actor: User) -> None:
     """Only the tenant's administrators (role ADMIN) and instance admins manage its documents and keys."""
     if actor.role != "ADMIN" and not actor.is_admin:
         raise Forbidden(_l("Only an administrator of your organisation can do this."), code="PERMISSION_DENIED")
+
+
+# --- The tenant and its widget -----------------------------------------------------------------
+
+
+def own_tenant(actor: User, tenant_id: str) -> Tenant:
+    """The actor's own tenant by id; any other id is "not found" (no answer says whether it exists)."""
+    try:
+        wanted = uuid.UUID(str(tenant_id))
+    except ValueError:
+        wanted = None
+    if wanted is None or wanted != actor.tenant_id:
+        raise NotFound(_l("No such organisation among yours."), code="RESOURCE_NOT_FOUND")
+    return db.session.get(Tenant, wanted)
+
+
+def allowed_origins(tenant: Tenant) -> list[str]:
+    return list((tenant.settings or {}).get("allowed_origins", []))
+
+
+def normal_origin(value: str) -> str | None:
+    """`https://Shop.Example.com:443/` -> `https://shop.example.com`; None for anything not an origin."""
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password \
+            or parts.path not in ("", "/") or parts.query or parts.fragment:
+        return None
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{parts.hostname}" + (f":{port}" if port and port != default else "")
+
+
+def set_allowed_origins(actor: User, origins: list[str], *, ip: str | None = None) -> list[str]:
+    """The sites whose pages may use the widget (browsers send their origin; others are refused)."""
+    admin_of(actor)
+    cleaned: list[str] = []
+    for value in (o for o in origins if o.strip()):
+        origin = normal_origin(value)
+        if origin is None:
+            raise _invalid(_l("%(value)s is not an origin: write it like https://www.example.com (no path).",
+                              value=value.strip()[:100]), "allowed_origins")
+        if origin not in cleaned:
+            cleaned.append(origin)
+    if len(cleaned) > MAX_ORIGINS:
+        raise _invalid(_l("At most %(max)s sites may use the widget.", max=MAX_ORIGINS), "allowed_origins")
+    tenant = db.session.get(Tenant, actor.tenant_id)
+    tenant.settings = {**(tenant.settings or {}), "allowed_origins": cleaned}
+    audit.record("tenant.origins", ip=ip, actor=actor, target=f"tenant {tenant.id}", details={"origins": cleaned})
+    db.session.commit()
+    return cleaned
+
+
+def origin_allowed(tenant_id: uuid.UUID, origin: str) -> bool:
+    tenant = db.session.get(Tenant, tenant_id)
+    return tenant is not None and normal_origin(origin) in allowed_origins(tenant)
+
+
+@dataclass(frozen=True)
+class Embed:
+    snippet: str
+    api_key: str
+    tenant_id: uuid.UUID
+    prefix: str
+
+
+def embed(actor: User, tenant_id: str, *, ip: str | None = None) -> Embed:
+    """The tenant's widget snippet and key; the first ask makes the key."""
+    tenant = own_tenant(actor, tenant_id)
+    found = tokens.live_widget_key(tenant.id)
+    if found is None:
+        try:
+            found = tokens.mint_widget_key(tenant.id, actor, ip=ip or "")
+        except IntegrityError:  # someone else's first ask made it just now
+            db.session.rollback()
+            found = tokens.live_widget_key(tenant.id)
+    token, raw = found
+    return Embed(snippet=snippet(raw), api_key=raw, tenant_id=tenant.id, prefix=token.prefix)
+
+
+def rotate_widget_key(actor: User, *, ip: str | None = None) -> Embed:
+    """A new widget key; the old one stops working at once (pages must get the new snippet)."""
+    admin_of(actor)
+    token, raw = tokens.mint_widget_key(actor.tenant_id, actor, ip=ip or "")
+    return Embed(snippet=snippet(raw), api_key=raw, tenant_id=actor.tenant_id, prefix=token.prefix)
+
+
+def snippet(raw_key: str) -> str:
+    """One script tag, served by this instance (no third-party CDN); the API address comes from its src."""
+    src = f"{current_app.config['PUBLIC_URL']}/static/widget/widget.js"
+    return f'<script src="{escape(src)}" data-api-key="{escape(raw_key)}" defer></script>'
+
+
+def tenant_settings(tenant: Tenant) -> dict:
+    newest = db.session.scalar(select(ProviderKey.model).where(
+        ProviderKey.tenant_id == tenant.id, ProviderKey.is_active.is_(True))
+        .order_by(ProviderKey.created_at.desc(), ProviderKey.id).limit(1))
+    return {"embedding_model": (tenant.settings or {}).get("embedding_model"), "llm_model": newest}
+
+
+# --- Provider keys -----------------------------------------------------------------------------
 
 
 def provider_keys(actor: User) -> list[ProviderKey]:

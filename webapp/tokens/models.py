@@ -9,6 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.db.base import UTCDateTime, utcnow
+from webapp.db.crypto import encrypted_column
 from webapp.db.orm import db
 
 KINDS = ("service", "widget", "usage", "personal")
@@ -23,6 +24,10 @@ class ApiToken(db.Model):
         # One open request per address: a second POST /usagekey while one is pending finds it.
         Index("uq_api_tokens_pending_contact", "contact_email", unique=True,
               sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+        # One live widget key per tenant: two first visits to the embed snippet cannot make two.
+        Index("uq_api_tokens_active_widget", "tenant_id", unique=True,
+              sqlite_where=text("kind = 'widget' AND status = 'active'"),
+              postgresql_where=text("kind = 'widget' AND status = 'active'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,9 +56,17 @@ class ApiToken(db.Model):
     # SHA-256 of the nonce inside the one-time link that mints the key; cleared when it is used.
     reveal_digest: Mapped[str | None] = mapped_column(String(64))
     revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Widget keys (spec 001's X-API-Key): the organisation they answer for, and the key itself,
+    # encrypted, because the embed snippet shows it to the organisation's people whenever they ask
+    # (it is published in every page that embeds the widget; lookups still go by the hash).
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    secret: Mapped[str | None] = mapped_column(Text)
 
     user: Mapped["User | None"] = relationship("User", foreign_keys=[user_id])  # noqa: F821
 
     @property
     def label(self) -> str:
         return f"{self.name} ({self.prefix}…)" if self.prefix else self.name
+
+
+encrypted_column(ApiToken, "secret")

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from webapp.accounts.models import User
 from webapp.audit import service as audit
 from webapp.db.base import utcnow
+from webapp.db.crypto import box
 from webapp.db.orm import db
 from webapp.db.prepared import PreparedQuery
 from webapp.db.writer import replayable, writer
@@ -89,6 +90,11 @@ def create_token(actor: User | None, *, kind: str, name: str, scopes: list[str] 
         if _active_personal_tokens(owner) >= MAX_PERSONAL_TOKENS:
             raise Conflict(_l("You have %(count)s active personal tokens, the most allowed. Revoke one you no "
                               "longer use first.", count=MAX_PERSONAL_TOKENS), field="name")
+    if kind == "widget":
+        if owner is None:
+            raise ValidationFailed(_l("A widget key answers for an organisation: name one of its people (--user EMAIL)."),
+                                   field="user")
+        return mint_widget_key(owner.tenant_id, actor, name=name, ip=ip)
     raw = generate_raw(kind)
     token = ApiToken(kind=kind, name=name, prefix=raw[:PREFIX_CHARS], token_hash=hash_token(raw), status=status,
                      scopes=scopes, user_id=owner.id if owner else None, created_by_id=actor.id if actor else None,
@@ -99,6 +105,32 @@ def create_token(actor: User | None, *, kind: str, name: str, scopes: list[str] 
                  details={"kind": kind, "scopes": scopes})
     db.session.commit()
     return token, raw
+
+
+def mint_widget_key(tenant_id, actor: User | None, *, name: str = "Website widget",
+                    ip: str = "") -> tuple[ApiToken, str]:
+    """A new live widget key for the tenant; its earlier one stops working in the same transaction.
+    The caller has checked that `actor` may do this (tenants.service: the tenant's administrators)."""
+    now = utcnow()
+    db.session.execute(update(ApiToken).where(ApiToken.tenant_id == tenant_id, ApiToken.kind == "widget",
+                                              ApiToken.status == "active").values(status="revoked", revoked_at=now))
+    raw = generate_raw("widget")
+    token = ApiToken(kind="widget", name=name, prefix=raw[:PREFIX_CHARS], token_hash=hash_token(raw), status="active",
+                     scopes=[], tenant_id=tenant_id, secret=box().encrypt(raw),
+                     created_by_id=actor.id if actor else None)
+    db.session.add(token)
+    db.session.flush()
+    audit.record("token.create", ip=ip, actor=actor, actor_label=None if actor else "cli", target=token.label,
+                 details={"kind": "widget", "tenant": str(tenant_id)})
+    db.session.commit()
+    return token, raw
+
+
+def live_widget_key(tenant_id) -> tuple[ApiToken, str] | None:
+    """The tenant's live widget key and its value (the embed snippet shows it), or None."""
+    token = db.session.scalar(select(ApiToken).where(ApiToken.tenant_id == tenant_id, ApiToken.kind == "widget",
+                                                     ApiToken.status == "active"))
+    return (token, box().decrypt(token.secret)) if token is not None and token.secret else None
 
 
 def _active_personal_tokens(owner: User) -> int:
@@ -153,8 +185,8 @@ def revoke_token(actor: User, token_id: int, *, ip: str, owner: User | None = No
 
 # Compiled once per dialect; each call only binds the hash (webapp/db/prepared.py).
 _LOOKUP = PreparedQuery(select(ApiToken.id, ApiToken.kind, ApiToken.name, ApiToken.prefix, ApiToken.scopes,
-                               ApiToken.user_id, ApiToken.status, ApiToken.expires_at, ApiToken.last_used_at
-                               ).where(ApiToken.token_hash == bindparam("token_hash")))
+                               ApiToken.user_id, ApiToken.status, ApiToken.expires_at, ApiToken.last_used_at,
+                               ApiToken.tenant_id).where(ApiToken.token_hash == bindparam("token_hash")))
 _TOUCH = replayable(update(ApiToken).where(ApiToken.id == bindparam("token_id"))
                     .values(last_used_at=bindparam("when")))
 
@@ -191,4 +223,4 @@ def authenticate(raw: str | None, kinds: frozenset[str]) -> Principal | None:
     # A person's tokens share one set of windows: twenty tokens do not buy twenty times the limit.
     rate_key = f"user:{row['user_id']}" if row["kind"] == "personal" else str(row["id"])
     return Principal(kind=row["kind"], label=f"{row['name']} ({row['prefix']}…)", scopes=frozenset(row["scopes"] or ()),
-                     user_id=row["user_id"], token_id=row["id"], rate_key=rate_key)
+                     user_id=row["user_id"], tenant_id=row["tenant_id"], token_id=row["id"], rate_key=rate_key)
