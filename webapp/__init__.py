@@ -30,8 +30,10 @@ from webapp.api.operations import bp as operations_bp
 from webapp.api.operations import metrics_bp, tasks_health_bp
 from webapp.api import review as api_review
 from webapp.api import api_keys as api_keys_api
+from webapp.api import billing as api_billing
 from webapp.api import chats as api_chats
 from webapp.api import contents as api_contents
+from webapp.api import stats as api_stats
 from webapp.api import tenants as api_tenants
 from webapp.api.tasks import bp as api_tasks_bp
 from webapp.audit import service as audit
@@ -66,7 +68,8 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 BLUEPRINTS = (auth_bp, oauth_bp, dashboard_bp, admin_bp, audit_bp, llm_settings_bp, tokens_bp, tasks_bp, api_docs_bp,
               operations_bp, metrics_bp, tasks_health_bp, api_llm_bp, api_auth.public, api_auth.signed_in, api_tasks_bp,
               usage_keys_bp, mail_bp, review_bp, api_review.requests_bp, api_review.reviews_bp, api_contents.bp,
-              api_contents.uploads, api_chats.bp, api_chats.widget, api_keys_api.bp, api_tenants.bp)
+              api_contents.uploads, api_chats.bp, api_chats.widget, api_keys_api.bp, api_tenants.bp,
+              api_stats.bp, api_billing.bp, api_billing.hooks)
 
 
 class AgentDesk(Flask):

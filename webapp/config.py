@@ -37,6 +37,18 @@ def _prices(value: str | None) -> dict[str, tuple[float, float]]:
                           "(US dollars per million tokens in and out)") from None
 
 
+def _json_object(value: str | None, name: str, shape: str) -> dict[str, str]:
+    if not value:
+        return {}
+    try:
+        parsed = json.loads(value)
+        if not isinstance(parsed, dict):
+            raise TypeError
+        return {str(k): str(v) for k, v in parsed.items()}
+    except (ValueError, TypeError):
+        raise ConfigError(f"{name} must be {shape}") from None
+
+
 def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -257,6 +269,12 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         # this many in flight per worker (more get a 503 with Retry-After).
         "RAG_LLM_TIMEOUT": float(env.get("RAG_LLM_TIMEOUT", "60")),
         "RAG_LLM_MAX_IN_FLIGHT": int(env.get("RAG_LLM_MAX_IN_FLIGHT", "8")),
+        # Billing (spec 001 §3.7): off without a secret key. Prices: JSON {"PRO_MONTHLY": "price_..."}.
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
+        "STRIPE_PRICES": _json_object(env.get("STRIPE_PRICES"), "STRIPE_PRICES",
+                                      'JSON like {"PRO_MONTHLY": "price_123", "PRO_YEARLY": "price_456"}'),
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/"),
         # US dollars per million tokens (in, out) for /stats/usage's cost; JSON {"model": [in, out]}.
         "MODEL_PRICES": _prices(env.get("MODEL_PRICES")),
         # Background jobs (webapp/jobs): Huey on this SQLite file, or on Redis (redis://...).

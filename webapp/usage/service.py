@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.db.base import utcnow
@@ -76,3 +76,54 @@ def cost_of(provider: str, model: str, tokens_in: int, tokens_out: int) -> float
         return 0.0
     per_in, per_out = prices[name]
     return round((tokens_in * per_in + tokens_out * per_out) / 1_000_000, 6)
+
+
+# --- A tenant's usage over time (spec 001's /stats/usage, the Usage page) ---------------------
+
+GRANULARITIES = ("day", "week", "month")
+MAX_BUCKETS = {"day": 366, "week": 260, "month": 120}
+
+
+def bucket_start(day: date, granularity: str) -> date:
+    if granularity == "week":
+        return day - timedelta(days=day.weekday())  # Monday, as ISO 8601 weeks start
+    if granularity == "month":
+        return day.replace(day=1)
+    return day
+
+
+def buckets(start: date, end: date, granularity: str) -> list[date]:
+    found, current = [], bucket_start(start, granularity)
+    while current <= end:
+        found.append(current)
+        if granularity == "day":
+            current += timedelta(days=1)
+        elif granularity == "week":
+            current += timedelta(days=7)
+        else:
+            current = (current.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return found
+
+
+def tenant_usage(tenant_id, start: date, end: date, granularity: str) -> list[tuple[date, int, float, int]]:
+    """(bucket start, tokens, cost, calls) for every bucket from `start` to `end` (UTC days, both
+    included), empty buckets as zeros; summed by the database, one row per day."""
+    since = datetime.combine(start, time(0), tzinfo=timezone.utc)
+    until = datetime.combine(end + timedelta(days=1), time(0), tzinfo=timezone.utc)
+    dialect = db.session.get_bind().dialect.name
+    day = func.date(UsageEvent.created_at) if dialect == "sqlite" else \
+        func.date(func.timezone("UTC", UsageEvent.created_at))
+    rows = db.session.execute(
+        select(day.label("day"), func.sum(UsageEvent.tokens_in + UsageEvent.tokens_out), func.sum(UsageEvent.cost),
+               func.count())
+        .where(UsageEvent.tenant_id == tenant_id, UsageEvent.created_at >= since, UsageEvent.created_at < until)
+        .group_by(day))
+    totals: dict[date, list] = {b: [0, 0.0, 0] for b in buckets(start, end, granularity)}
+    for found_day, tokens, cost, calls in rows:
+        if isinstance(found_day, str):
+            found_day = date.fromisoformat(found_day)
+        entry = totals[bucket_start(found_day, granularity)]
+        entry[0] += int(tokens or 0)
+        entry[1] += float(cost or 0)
+        entry[2] += int(calls)
+    return [(b, tokens, round(cost, 6), calls) for b, (tokens, cost, calls) in totals.items()]
