@@ -4,7 +4,8 @@ the code review's LLM pass.
 GET /v1/models answers like OpenAI (and LM Studio) when the Bearer key matches; GET /api/tags
 answers like Ollama. POST /v1/chat/completions (OpenAI's chat-completions protocol) and POST
 /api/chat (Ollama's) answer with the next of `replies`: a string is the message content, a number
-is a delay in seconds before an answer. Every request's Authorization header is recorded, so tests
+is a delay in seconds before an answer. A request with "stream": true gets the answer in pieces, the
+way each protocol streams it. Every request's Authorization header is recorded, so tests
 can prove a stored key was (or was not) sent; chat requests' bodies are kept in `chats`.
 """
 
@@ -26,6 +27,7 @@ class FakeLLM:
         self.seen_authorization: list[str] = []
         self.replies: list = []
         self.chats: list[dict] = []
+        self.piece_delay = 0.0  # seconds between the pieces of a streamed answer
         self.server = make_server("127.0.0.1", 0, self, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -47,6 +49,10 @@ class FakeLLM:
                 environ, start_response)
         elif request.path in ("/v1/chat/completions", "/api/chat") and request.method == "POST":
             body, status = self._chat(request)
+            if status == 200 and self.chats[-1].get("stream"):
+                return Response(self._stream(request.path, body), mimetype="text/event-stream"
+                                if request.path == "/v1/chat/completions" else "application/x-ndjson")(
+                    environ, start_response)
         else:
             body, status = {"error": "not found"}, 404
         return Response(json.dumps(body), status=status, mimetype="application/json")(environ, start_response)
@@ -65,6 +71,33 @@ class FakeLLM:
                 "choices": [{"index": 0, "finish_reason": "stop",
                              "message": {"role": "assistant", "content": reply}}],
                 "usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150}}, 200
+
+    def _stream(self, path: str, answer: dict):
+        """The answer in pieces of a few characters, `piece_delay` apart: OpenAI's server-sent events
+        (chat.completion.chunk, usage last, then [DONE]) or Ollama's NDJSON lines (done: true last)."""
+        if path == "/api/chat":
+            content, model = answer["message"]["content"], answer["model"]
+        else:
+            content, model = answer["choices"][0]["message"]["content"], answer["model"]
+        pieces = [content[i:i + 4] for i in range(0, len(content), 4)]
+        for piece in pieces:
+            time.sleep(self.piece_delay)
+            if path == "/api/chat":
+                yield json.dumps({"model": model, "message": {"role": "assistant", "content": piece},
+                                  "done": False}) + "\n"
+            else:
+                yield "data: " + json.dumps({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
+                                             "model": model, "choices": [{"index": 0, "delta": {"content": piece},
+                                                                          "finish_reason": None}]}) + "\n\n"
+        if path == "/api/chat":
+            yield json.dumps({"model": model, "message": {"role": "assistant", "content": ""}, "done": True,
+                              "prompt_eval_count": 120, "eval_count": 30}) + "\n"
+        else:
+            yield "data: " + json.dumps({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
+                                         "model": model, "choices": [],
+                                         "usage": {"prompt_tokens": 120, "completion_tokens": 30,
+                                                   "total_tokens": 150}}) + "\n\n"
+            yield "data: [DONE]\n\n"
 
     def __enter__(self):
         self.thread.start()

@@ -57,6 +57,11 @@ from webapp.tasks.cli import tasks_cli
 from webapp.tasks.views import bp as tasks_bp
 from webapp.tokens.cli import tokens_cli
 from webapp.tokens.views import bp as tokens_bp
+from webapp.documents.views import bp as documents_bp
+from webapp.chats.views import bp as chats_bp
+from webapp.tenants.views import bp as organisation_bp
+from webapp.usage.views import bp as usage_bp
+from webapp.billing.views import bp as billing_bp
 from webapp.web import error_pages, input_guard, rate_limits
 from webapp.web.assets import ASSETS, asset_tag, asset_url
 from webapp.web.navigation import navigation
@@ -69,7 +74,8 @@ BLUEPRINTS = (auth_bp, oauth_bp, dashboard_bp, admin_bp, audit_bp, llm_settings_
               operations_bp, metrics_bp, tasks_health_bp, api_llm_bp, api_auth.public, api_auth.signed_in, api_tasks_bp,
               usage_keys_bp, mail_bp, review_bp, api_review.requests_bp, api_review.reviews_bp, api_contents.bp,
               api_contents.uploads, api_chats.bp, api_chats.widget, api_keys_api.bp, api_tenants.bp,
-              api_stats.bp, api_billing.bp, api_billing.hooks)
+              api_stats.bp, api_billing.bp, api_billing.hooks, documents_bp, chats_bp, organisation_bp, usage_bp,
+              billing_bp)
 
 
 class AgentDesk(Flask):

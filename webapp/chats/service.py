@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -23,6 +24,7 @@ from webapp.chats.models import ChatMessage, ChatSession
 from webapp.db.base import utcnow
 from webapp.db.orm import db
 from webapp.documents.search import Passage, search
+from webapp.documents.terms import query_terms
 from webapp.errors import DomainError, NotFound
 from webapp.llm_configs import providers
 from webapp.tenants.service import answer_target
@@ -65,28 +67,79 @@ class Reply:
     metadata: dict = field(default_factory=dict)
 
 
-def ask(asker: Asker, question: Question) -> Reply:
+@dataclass
+class _Prepared:
+    started: float
+    history: list[dict]
+    passages: list[Passage]
+    target: providers.Target | None
+
+
+def _prepare(asker: Asker, question: Question) -> _Prepared:
     started = time.perf_counter()
     history = _history(asker, question.session_id) if question.session_id else []
     passages = search(asker.tenant_id, question.query, limit=question.top_k)
     target = answer_target(asker.tenant_id, question.model)
     db.session.commit()  # end the read transaction: nothing is held while the LLM answers
-    if target is None:
-        answer = providers.Answer(content=_retrieval_only(passages, asker.locale), model="retrieval-only")
+    return _Prepared(started, history, passages, target)
+
+
+def ask(asker: Asker, question: Question) -> Reply:
+    prepared = _prepare(asker, question)
+    if prepared.target is None:
+        answer = _passages_only(prepared, asker, question)
     else:
-        answer = _ask_llm(target, passages, history, question)
-    latency_ms = int((time.perf_counter() - started) * 1000)
+        try:
+            answer = providers.chat(prepared.target, _messages(prepared, question), **_limits(question))
+        except providers.ProviderFailed as failed:
+            current_app.logger.warning("RAG answer failed (%s): %s", failed.kind, failed.detail)
+            raise _provider_error(failed) from None
+    return _finish(asker, question, prepared, answer)
+
+
+def ask_streaming(asker: Asker, question: Question) -> Iterator[dict]:
+    """ask() for the chat page: the sources, then the answer's text as the LLM writes it, then
+    {"event": "done"} once it is stored -- or {"event": "error"}, and nothing stored. Bad input and
+    someone else's conversation raise here, before the first event."""
+    prepared = _prepare(asker, question)
+
+    def events() -> Iterator[dict]:
+        yield {"event": "sources", "sources": [_source(p) for p in prepared.passages]}
+        if prepared.target is None:
+            answer = _passages_only(prepared, asker, question)
+            yield {"event": "delta", "text": answer.content}
+        else:
+            answer = None
+            try:
+                for piece in providers.chat_stream(prepared.target, _messages(prepared, question),
+                                                   **_limits(question)):
+                    if isinstance(piece, str):
+                        yield {"event": "delta", "text": piece}
+                    else:
+                        answer = piece
+            except providers.ProviderFailed as failed:
+                current_app.logger.warning("RAG answer failed (%s): %s", failed.kind, failed.detail)
+                yield {"event": "error", "message": str(_provider_error(failed).message)}
+                return
+        reply = _finish(asker, question, prepared, answer)
+        yield {"event": "done", "conversation_id": str(reply.conversation_id), "metadata": reply.metadata}
+
+    return events()
+
+
+def _finish(asker: Asker, question: Question, prepared: _Prepared, answer: providers.Answer) -> Reply:
+    latency_ms = int((time.perf_counter() - prepared.started) * 1000)
     metadata = {"model": answer.model, "tokens_in": answer.tokens_in, "tokens_out": answer.tokens_out,
-                "latency_ms": latency_ms, "retrieval_only": target is None}
-    sources = [_source(passage) for passage in passages]
-    session_id = _record(asker, question, answer.content, sources, metadata,
-                         cost=usage.cost_of(target.provider, answer.model, answer.tokens_in, answer.tokens_out)
-                         if target else 0.0)
+                "latency_ms": latency_ms, "retrieval_only": prepared.target is None}
+    sources = [_source(passage) for passage in prepared.passages]
+    cost = usage.cost_of(prepared.target.provider, answer.model, answer.tokens_in, answer.tokens_out) \
+        if prepared.target else 0.0
+    session_id = _record(asker, question, answer.content, sources, metadata, cost=cost)
     return Reply(answer=answer.content, sources=sources, conversation_id=session_id, metadata=metadata)
 
 
 def _own_session(asker: Asker, session_id: uuid.UUID) -> ChatSession:
-    found = db.session.get(ChatSession, session_id)
+    found = db.session.get(ChatSession, session_id) if session_id else None
     owner = found is not None and found.tenant_id == asker.tenant_id and found.kind == asker.kind and (
         found.user_id == asker.user_id if asker.kind == "rag" else found.token_id == asker.token_id)
     if not owner:
@@ -113,7 +166,26 @@ def _label(passage: Passage) -> str:
     return f"{passage.title}{where}{heading}"
 
 
-def _retrieval_only(passages: list[Passage], locale: str) -> str:
+def _passages_only(prepared: _Prepared, asker: Asker, question: Question) -> providers.Answer:
+    return providers.Answer(content=_retrieval_only(prepared.passages, asker.locale, question.query),
+                            model="retrieval-only")
+
+
+def _excerpt(text: str, question: str) -> str:
+    """About EXCERPT_CHARS of the passage, starting a little before the first word of the question
+    it contains (a passage is longer than what answers the question)."""
+    text = " ".join(text.split())
+    if len(text) <= EXCERPT_CHARS:
+        return text
+    lowered = text.lower()
+    found = [at for at in (lowered.find(word) for word in query_terms(question)) if at >= 0]
+    start = max(0, min(found) - EXCERPT_CHARS // 4) if found else 0
+    start = min(start, len(text) - EXCERPT_CHARS)
+    excerpt = text[start:start + EXCERPT_CHARS].strip()
+    return ("…" if start else "") + excerpt + ("…" if start + EXCERPT_CHARS < len(text) else "")
+
+
+def _retrieval_only(passages: list[Passage], locale: str, question: str) -> str:
     with force_locale(locale):
         if not passages:
             return _("No language model is set up for this organisation, and no passage of its documents "
@@ -121,28 +193,22 @@ def _retrieval_only(passages: list[Passage], locale: str) -> str:
         lines = [_("No language model is set up for this organisation, so these are the passages of its "
                    "documents that best match the question:")]
     for number, passage in enumerate(passages, 1):
-        excerpt = " ".join(passage.text.split())
-        if len(excerpt) > EXCERPT_CHARS:
-            excerpt = excerpt[:EXCERPT_CHARS].rstrip() + "…"
-        lines.append(f"\n[{number}] {_label(passage)}\n{excerpt}")
+        lines.append(f"\n[{number}] {_label(passage)}\n{_excerpt(passage.text, question)}")
     return "\n".join(lines)
 
 
-def _ask_llm(target: providers.Target, passages: list[Passage], history: list[dict],
-             question: Question) -> providers.Answer:
-    context = "\n\n".join(f"[{number}] {_label(p)}\n{p.text}" for number, p in enumerate(passages, 1)) \
+def _messages(prepared: _Prepared, question: Question) -> list[dict]:
+    context = "\n\n".join(f"[{number}] {_label(p)}\n{p.text}" for number, p in enumerate(prepared.passages, 1)) \
         or "(No passage of the documents matches this question.)"
-    messages = [{"role": "system", "content": f"{SYSTEM_PROMPT}\n\nPassages:\n\n{context}"}, *history,
-                {"role": "user", "content": question.query}]
+    return [{"role": "system", "content": f"{SYSTEM_PROMPT}\n\nPassages:\n\n{context}"}, *prepared.history,
+            {"role": "user", "content": question.query}]
+
+
+def _limits(question: Question) -> dict:
     config = current_app.config
-    try:
-        return providers.chat(target, messages, deadline=config["RAG_LLM_TIMEOUT"],
-                              allow_private=config["OUTBOUND_ALLOW_PRIVATE"],
-                              max_in_flight=config["RAG_LLM_MAX_IN_FLIGHT"], temperature=question.temperature,
-                              max_tokens=question.max_tokens)
-    except providers.ProviderFailed as failed:
-        current_app.logger.warning("RAG answer failed (%s): %s", failed.kind, failed.detail)
-        raise _provider_error(failed) from None
+    return {"deadline": config["RAG_LLM_TIMEOUT"], "allow_private": config["OUTBOUND_ALLOW_PRIVATE"],
+            "max_in_flight": config["RAG_LLM_MAX_IN_FLIGHT"], "temperature": question.temperature,
+            "max_tokens": question.max_tokens}
 
 
 def _provider_error(failed: providers.ProviderFailed) -> DomainError:
@@ -181,3 +247,35 @@ def _record(asker: Asker, question: Question, answer: str, sources: list[dict], 
               tokens_out=metadata["tokens_out"], cost=cost, latency_ms=metadata["latency_ms"])
     db.session.commit()
     return session.id
+
+
+# --- The chat page: a person's conversations ---------------------------------------------------
+
+MAX_LISTED = 100
+
+
+def conversations(person) -> list[ChatSession]:
+    return list(db.session.scalars(select(ChatSession).where(
+        ChatSession.tenant_id == person.tenant_id, ChatSession.user_id == person.id, ChatSession.kind == "rag")
+        .order_by(ChatSession.updated_at.desc()).limit(MAX_LISTED)))
+
+
+def conversation(person, session_id) -> tuple[ChatSession, list[ChatMessage]]:
+    session = _own_session(Asker(tenant_id=person.tenant_id, user_id=person.id), parse_id(session_id))
+    messages = list(db.session.scalars(select(ChatMessage).where(ChatMessage.session_id == session.id)
+                                       .order_by(ChatMessage.id)))
+    return session, messages
+
+
+def delete_conversation(person, session_id) -> None:
+    session = _own_session(Asker(tenant_id=person.tenant_id, user_id=person.id), parse_id(session_id))
+    db.session.delete(session)
+    db.session.commit()
+
+
+def parse_id(value) -> uuid.UUID | None:
+    """A conversation id from a page or form; None if it is not one (the lookup then says not found)."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None

@@ -188,3 +188,37 @@ def delete_document(actor: User, document_id, *, ip: str = "") -> None:
     path.unlink(missing_ok=True)  # after the commit: a failed delete leaves the row and its file
 
 
+
+
+@dataclass(frozen=True)
+class DocumentState:
+    id: str
+    status: str
+    progress: int
+    failure_reason: str | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("completed", "failed")
+
+
+RECENT = 600  # seconds: documents changed this recently are still reported to the page
+
+
+def document_states(actor: User) -> list[DocumentState]:
+    """The states the Documents page follows live: unfinished documents and recently changed ones."""
+    from datetime import timedelta
+
+    since = utcnow() - timedelta(seconds=RECENT)
+    rows = db.session.execute(select(Document.id, Document.status, Document.progress, Document.failure_reason).where(
+        Document.tenant_id == actor.tenant_id,
+        or_(Document.status.in_(("pending", "processing")), Document.updated_at >= since)).limit(500))
+    states = [DocumentState(str(row.id), row.status, row.progress, row.failure_reason) for row in rows]
+    db.session.commit()  # a long-lived event stream asks every second: hold no transaction in between
+    return states
+
+
+def file_path(actor: User, document_id) -> tuple[Document, Path]:
+    """A document of the actor's tenant and where its file is (for downloads)."""
+    document = get_document(actor, document_id)
+    return document, _folder(document.tenant_id) / document.stored_name

@@ -212,3 +212,104 @@ def _ollama(target: Target, base: str, messages: list[dict], options: dict, dead
         raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
     except (ValueError, KeyError, TypeError):
         raise ProviderFailed("unreachable", f"{host}: not an Ollama chat answer") from None
+
+
+# --- Streamed answers (the chat page) ---------------------------------------------------------
+
+
+def chat_stream(target: Target, messages: list[dict], *, deadline: float, allow_private: bool, max_in_flight: int,
+                temperature: float | None = None, max_tokens: int | None = None):
+    """Like chat(), but yields the answer's text as it comes, then the whole Answer last.
+
+    The deadline is checked between pieces and bounds every read (a gevent timeout cannot guard a
+    generator, whose consumer runs between the pieces), so a silent or dripping server ends it too."""
+    import time
+
+    base = with_scheme(target.address) if target.provider == "ollama" else openai_compatible_base(target.address)
+    host = _host(base)
+    try:
+        destination(base, allow_private=allow_private)
+    except OutboundRefused:
+        raise ProviderFailed("blocked", f"{host} is on a network this instance does not reach") from None
+    if not CHAT_SLOTS.take(max_in_flight):
+        raise ProviderFailed("busy", f"{max_in_flight} LLM requests already in flight")
+    ends = time.monotonic() + deadline
+    try:
+        pieces = _ollama_stream(target, base, messages, temperature, max_tokens, deadline) \
+            if target.provider == "ollama" else _openai_stream(target, base, messages, temperature, max_tokens, deadline)
+        size = 0
+        for piece in pieces:
+            if time.monotonic() > ends:
+                raise ProviderFailed("timeout", f"{host}: the answer took more than {deadline:g} s")
+            if isinstance(piece, str):
+                size += len(piece.encode())
+                if size > MAX_ANSWER_BYTES:
+                    raise ProviderFailed("too_large", f"{host}: an answer over {MAX_ANSWER_BYTES} bytes")
+            yield piece
+    finally:
+        CHAT_SLOTS.give_back()
+
+
+def _openai_stream(target, base, messages, temperature, max_tokens, deadline):
+    import openai
+
+    host = _host(base)
+    options = {k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None}
+    client = openai.OpenAI(base_url=base, api_key=target.api_key or "not-needed", timeout=deadline, max_retries=0,
+                           http_client=openai.DefaultHttpxClient(follow_redirects=False, timeout=deadline))
+    parts, model, usage = [], target.model, None
+    try:
+        with client:
+            stream = client.chat.completions.create(model=target.model, messages=messages, stream=True,
+                                                    stream_options={"include_usage": True}, **options)
+            with stream:
+                for chunk in stream:
+                    model = chunk.model or model
+                    usage = chunk.usage or usage
+                    for choice in chunk.choices or ():
+                        text = choice.delta.content if choice.delta else None
+                        if text:
+                            parts.append(text)
+                            yield text
+    except openai.APITimeoutError:
+        raise ProviderFailed("timeout", f"{host}: no answer within {deadline:g} s") from None
+    except openai.APIStatusError as error:
+        raise ProviderFailed("status", f"{host} answered HTTP {error.status_code}", error.status_code) from None
+    except openai.APIError as error:
+        raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
+    yield Answer(content="".join(parts), model=model, tokens_in=usage.prompt_tokens if usage else 0,
+                 tokens_out=usage.completion_tokens if usage else 0)
+
+
+def _ollama_stream(target, base, messages, temperature, max_tokens, deadline):
+    import requests
+
+    host = _host(base)
+    options = {k: v for k, v in (("temperature", temperature), ("num_predict", max_tokens)) if v is not None}
+    parts, model, tokens_in, tokens_out = [], target.model, 0, 0
+    try:
+        with requests.post(f"{base}/api/chat", timeout=deadline, allow_redirects=False, stream=True, json={
+                "model": target.model, "messages": messages, "stream": True, "options": options}) as response:
+            if response.status_code != 200:
+                raise ProviderFailed("status", f"{host} answered HTTP {response.status_code}", response.status_code)
+            for line in response.iter_lines(chunk_size=1024):
+                if not line:
+                    continue
+                if len(line) > MAX_ANSWER_BYTES:
+                    raise ProviderFailed("too_large", f"{host}: a line over {MAX_ANSWER_BYTES} bytes")
+                body = json.loads(line)
+                text = str((body.get("message") or {}).get("content") or "")
+                model = str(body.get("model") or model)
+                if text:
+                    parts.append(text)
+                    yield text
+                if body.get("done"):
+                    tokens_in, tokens_out = int(body.get("prompt_eval_count") or 0), int(body.get("eval_count") or 0)
+                    break
+    except requests.Timeout:
+        raise ProviderFailed("timeout", f"{host}: no answer within {deadline:g} s") from None
+    except requests.RequestException as error:
+        raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise ProviderFailed("unreachable", f"{host}: not an Ollama chat stream") from None
+    yield Answer(content="".join(parts), model=model, tokens_in=tokens_in, tokens_out=tokens_out)

@@ -21,7 +21,7 @@ from webapp.accounts.models import Tenant, User
 from webapp.audit import service as audit
 from webapp.db.crypto import box, mask_secret
 from webapp.db.orm import db
-from webapp.errors import BadRequest, Forbidden, NotFound
+from webapp.errors import BadRequest, Conflict, Forbidden, NotFound
 from webapp.llm_configs.fields import BY_NAME, PROVIDERS
 from webapp.llm_configs.providers import Target
 from webapp.llm_configs.service import HOST_PORT_RE, URL_RE
@@ -223,3 +223,24 @@ def answer_target(tenant_id: uuid.UUID, model: str | None) -> Target | None:
                           model=model, names=", ".join(available)), "model")
     address = row.base_url or DEFAULT_ADDRESS[row.provider]
     return Target(row.provider, address, row.model, box().decrypt(row.secret) if row.secret else "")
+
+
+def update_tenant(actor: User, *, name: str, domain: str, ip: str | None = None) -> Tenant:
+    """The organisation's name and domain (its administrators)."""
+    admin_of(actor)
+    name, domain = " ".join(name.split()), domain.strip().lower()
+    if not name or len(name) > 200 or not name.isprintable():
+        raise _invalid(_l("Give the organisation a name of 1 to 200 characters."), "name")
+    if domain and (len(domain) > 255 or not all(part.isalnum() or "-" in part for part in domain.split("."))
+                   or " " in domain or "/" in domain):
+        raise _invalid(_l("The domain should look like example.com."), "domain")
+    tenant = db.session.get(Tenant, actor.tenant_id)
+    tenant.name, tenant.domain = name, domain or None
+    audit.record("tenant.update", ip=ip, actor=actor, target=f"tenant {tenant.id}", details={"name": name,
+                                                                                            "domain": domain})
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(_l("Another organisation already uses that domain."), field="domain") from None
+    return tenant

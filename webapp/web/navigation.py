@@ -24,9 +24,17 @@ class NavItem:
 PERSONAL: list[NavItem] = [
     NavItem("dashboard.index", _l("Home"), "home"),
     NavItem("tasks.index", _l("Tasks"), "activity"),
+    NavItem("chats.page", _l("Chat"), "inbox"),
     NavItem("review.page", _l("Code review"), "code"),
     NavItem("llm_settings.page", _l("LLM settings"), "sliders", {"scope": "mine"}),
     NavItem("tokens.page", _l("My tokens"), "key", {"kind": "personal"}),
+]
+# The organisation's shared things (spec 001), in their own menu.
+ORGANISATION: list[NavItem] = [
+    NavItem("documents.page", _l("Documents"), "list"),
+    NavItem("organisation.page", _l("Settings and widget"), "globe"),
+    NavItem("usage.page", _l("Usage"), "activity"),
+    NavItem("billing.page", _l("Billing"), "shield"),
 ]
 ADMIN: list[NavItem] = [
     NavItem("admin.users", _l("Users"), "users"),
@@ -44,6 +52,8 @@ class Navigation:
     personal: list[NavItem]
     admin: list[NavItem]
     in_admin: bool
+    organisation: list[NavItem]
+    in_organisation: bool
 
 
 def navigation() -> Navigation | None:
@@ -52,4 +62,5 @@ def navigation() -> Navigation | None:
     admin = ADMIN if current_user.is_admin else []
     in_admin = any(request.path == url_for(item.endpoint, **item.args) for item in admin) or (
         bool(admin) and (request.blueprint == "admin" or request.path.startswith("/admin/")))
-    return Navigation(PERSONAL, admin, in_admin)
+    in_organisation = any(request.path.startswith(url_for(item.endpoint, **item.args)) for item in ORGANISATION)
+    return Navigation(PERSONAL, admin, in_admin, ORGANISATION, in_organisation)
