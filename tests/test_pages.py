@@ -104,6 +104,29 @@ def populate(app):
     PAGES["outbox"] = "/admin/outbox"
     PAGES["review"] = "/review"
     PAGES["review-rules"] = "/admin/review-rules"
+    # Spec 001: documents in every state, a conversation with its sources, usage to chart.
+    with app.app_context():
+        from tests.test_rag_chat import PASSAGES
+        from tests.test_retrieval import add_document
+        from webapp.documents.models import Document
+
+        tenant_id = db.session.get(User, admin).tenant_id
+        add_document(tenant_id, PASSAGES)
+        for status, reason in (("failed", "no text was found in it (a scanned PDF needs text recognition first)"),
+                               ("processing", None)):
+            db.session.add(Document(tenant_id=tenant_id, file_name=f"{status}-社内規程集-2026年版.pdf",
+                                    stored_name=f"{status}{'0' * 24}", file_type="pdf", file_size=61_234_567,
+                                    sha256="0" * 64, title=f"社内規程集 2026年版 ({status})", status=status,
+                                    progress=42, failure_reason=reason))
+        db.session.commit()
+    jwt = client.post("/api/v1/auth/login", json={"email": "admin@example.com", "password": PASSWORD}).json
+    conversation = client.post("/api/v1/chats/rag", json={"query": "有休は何日もらえますか"},
+                               headers=bearer(jwt["access_token"])).json["conversation_id"]
+    PAGES["documents"] = "/documents"
+    PAGES["chat"] = f"/chat/{conversation}"
+    PAGES["organisation"] = "/organisation"
+    PAGES["usage"] = "/usage"
+    PAGES["billing"] = "/billing"
 
 
 def sign_in(page, email="admin@example.com"):
