@@ -10,7 +10,9 @@ set-ups rank every passage for every question with bm25:
 - sudachi: SudachiPy's words (webapp/documents/terms.py) over unicode61, the question as the OR of
   its terms -- what the application uses, on SQLite and (as tsvector) on PostgreSQL.
 
-Prints recall@1, recall@5 and the mean reciprocal rank of each.
+Prints recall@1, recall@5 and the mean reciprocal rank of each; then the application's own search
+(webapp/documents/search.py) on SQLite and on a throwaway PostgreSQL 15 cluster (tests/postgres.py)
+with --with-postgres.
 """
 
 from __future__ import annotations
@@ -68,12 +70,66 @@ def evaluate(method: str, data: dict) -> dict:
             "mrr": sum(1 / r for r in ranks if r) / total}
 
 
+def application(database_url: str, data: dict) -> dict:
+    """The same questions through the application's search, on a migrated database."""
+    import tempfile
+    import uuid
+
+    from cryptography.fernet import Fernet
+    from flask_migrate import upgrade
+
+    from webapp import create_app
+    from webapp.accounts.models import Tenant
+    from webapp.db.orm import db
+    from webapp.documents.models import Chunk, Document
+    from webapp.documents.search import search
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(env={"APP_ENV": "testing", "SECRET_KEY": "x" * 40, "DATABASE_URL": database_url,
+                              "ENCRYPTION_KEYS": Fernet.generate_key().decode(), "JOBS_URL": f"sqlite:///{tmp}/j.db"})
+        with app.app_context():
+            upgrade()
+            tenant = Tenant(name="Recall")
+            db.session.add(tenant)
+            db.session.flush()
+            document = Document(tenant_id=tenant.id, file_name="h.txt", stored_name=uuid.uuid4().hex, file_type="txt",
+                                file_size=1, sha256="0" * 64, title="h", status="completed")
+            db.session.add(document)
+            db.session.flush()
+            for ordinal, (name, text) in enumerate(data["passages"].items()):
+                db.session.add(Chunk(document_id=document.id, tenant_id=tenant.id, ordinal=ordinal, heading=name,
+                                     text=text, terms=document_terms(text)))
+            db.session.commit()
+            ranks = []
+            for question, answer in data["questions"]:
+                found = [p.heading for p in search(tenant.id, question, limit=20)]
+                ranks.append(found.index(answer) + 1 if answer in found else None)
+            db.engine.dispose()
+    total = len(ranks)
+    return {"recall@1": sum(1 for r in ranks if r == 1) / total,
+            "recall@5": sum(1 for r in ranks if r and r <= 5) / total, "mrr": sum(1 / r for r in ranks if r) / total}
+
+
 def main() -> None:
     data = json.loads(DATA.read_text(encoding="utf-8"))
     print(f"{len(data['passages'])} passages, {len(data['questions'])} questions")
     for method in METHODS:
         figures = evaluate(method, data)
         print(f"{method:10} " + "  ".join(f"{k} {v:.2f}" for k, v in figures.items()))
+    if "--with-postgres" in sys.argv:
+        import tempfile
+
+        from tests.postgres import PostgresServer
+
+        with tempfile.TemporaryDirectory() as tmp:
+            figures = application(f"sqlite:///{tmp}/recall.db", data)
+        print("app/sqlite " + "  ".join(f"{k} {v:.2f}" for k, v in figures.items()))
+        cluster = PostgresServer()
+        try:
+            figures = application(cluster.start(), data)
+        finally:
+            cluster.stop()
+        print("app/pg     " + "  ".join(f"{k} {v:.2f}" for k, v in figures.items()))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 The question is cut into terms like the chunks were (documents/terms.py) and asked as "any of
 these terms" of the database's own full-text index: FTS5 ranked by bm25 on SQLite, the generated
-tsvector ranked by ts_rank_cd on PostgreSQL (migration 0009). Only completed documents of the given
+tsvector ranked by ts_rank on PostgreSQL (migration 0009). Only completed documents of the given
 tenant are searched; the tenant is a parameter of the one query, never a filter applied afterwards.
 """
 
@@ -25,7 +25,7 @@ _SQLITE = text(f"""
     ORDER BY score LIMIT :limit""")
 
 _POSTGRESQL = text(f"""
-    SELECT {_COLUMNS}, ts_rank_cd(c.search_vector, q, 1) AS score
+    SELECT {_COLUMNS}, ts_rank(c.search_vector, q, 1) AS score
     FROM chunks c JOIN documents d ON d.id = c.document_id, websearch_to_tsquery('simple', :match) q
     WHERE c.tenant_id = :tenant AND c.search_vector @@ q AND d.status = 'completed'
     ORDER BY score DESC, c.id LIMIT :limit""")

@@ -58,22 +58,27 @@ def _keep(morpheme) -> str | None:
     return term
 
 
-def terms(text: str) -> list[str]:
-    """The text's search terms, in order, with repeats (the index counts them)."""
+def _analysed(text: str):
+    """(term, is_part) in order: each word, then the short parts of a compound word."""
     from sudachipy import SplitMode
 
-    found: list[str] = []
     tokenizer = _tokenizer()
     for start in range(0, len(text), PIECE_CHARS):
         for morpheme in tokenizer.tokenize(text[start:start + PIECE_CHARS]):
             term = _keep(morpheme)
             if term is None:
                 continue
-            found.append(term)
+            yield term, False
             parts = morpheme.split(SplitMode.A)
             if len(parts) > 1:
-                found.extend(part for part in map(_keep, parts) if part and part != term)
-    return found
+                for part in map(_keep, parts):
+                    if part and part != term:
+                        yield part, True
+
+
+def terms(text: str) -> list[str]:
+    """The text's search terms, in order, with repeats (the index counts them)."""
+    return [term for term, _ in _analysed(text)]
 
 
 def document_terms(text: str) -> str:
