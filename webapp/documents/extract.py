@@ -39,7 +39,8 @@ def page_count(path: Path, file_type: str) -> int | None:
     from pypdf import PdfReader
 
     try:
-        return len(PdfReader(path).pages)
+        with path.open("rb") as handle:  # a handle, not the path: pypdf reads a whole path into memory
+            return len(PdfReader(handle).pages)
     except Exception as error:  # noqa: BLE001 (pypdf raises many kinds for damaged files)
         raise ExtractionFailed(f"the PDF cannot be read ({error.__class__.__name__})") from None
 
@@ -57,15 +58,18 @@ def _pdf(path: Path, start_page: int) -> Iterator[Block]:
     from pypdf import PdfReader
 
     try:
-        reader = PdfReader(path)
-        if reader.is_encrypted:
-            raise ExtractionFailed("the PDF is encrypted")
-        for number in range(start_page, len(reader.pages)):
-            text = reader.pages[number].extract_text() or ""
-            for paragraph in re.split(r"\n\s*\n", text):
-                if paragraph.strip():
-                    yield Block(paragraph.strip(), page=number + 1)
-            yield Block("", page=number + 1)  # the page is done (progress)
+        with path.open("rb") as handle:  # read from disk as needed: pypdf reads a whole path into memory
+            reader = PdfReader(handle)
+            if reader.is_encrypted:
+                raise ExtractionFailed("the PDF is encrypted")
+            for number in range(start_page, len(reader.pages)):
+                text = reader.pages[number].extract_text() or ""
+                # pypdf keeps every object it resolved, photos included: a page's are not needed again.
+                reader.resolved_objects.clear()
+                for paragraph in re.split(r"\n\s*\n", text):
+                    if paragraph.strip():
+                        yield Block(paragraph.strip(), page=number + 1)
+                yield Block("", page=number + 1)  # the page is done (progress)
     except ExtractionFailed:
         raise
     except Exception as error:  # noqa: BLE001
