@@ -6,7 +6,6 @@ from pathlib import Path
 
 from flask import Flask
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_socketio import SocketIO
 from gevent import monkey
 from werkzeug.middleware.proxy_fix import ProxyFix

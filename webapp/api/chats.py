@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app, g, jsonify, request
+from flask import g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from webapp.api.contents import acting_person
@@ -21,7 +21,7 @@ from webapp.errors import Forbidden
 from webapp.machine.blueprint import MachineBlueprint, charge
 from webapp.machine.declarations import Reply, operation, requires
 from webapp.machine.families import RAG
-from webapp.machine.inputs import parse_body
+from webapp.machine.inputs import asked_language, parse_body
 from webapp.machine.observe import current_call
 from webapp.remote_addr import client_ip
 from webapp.tenants import service as tenants
@@ -74,11 +74,6 @@ class ChatResponse(BaseModel):
     metadata: ChatMetadata
 
 
-def _locale(person=None) -> str:
-    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or \
-        (person.locale if person is not None else None) or current_app.config["BABEL_DEFAULT_LOCALE"]
-
-
 def _question(data: ChatRequest) -> service.Question:
     return service.Question(query=data.query, model=data.model, top_k=data.top_k, session_id=data.session_id,
                             temperature=data.temperature, max_tokens=data.max_tokens)
@@ -106,7 +101,7 @@ ERRORS = {502: "LLM_PROVIDER_ERROR / LLM_UNAVAILABLE: the organisation's LLM ref
 def rag_chat():
     data = parse_body(ChatRequest, EXAMPLE)
     person = acting_person()
-    return _answer(service.ask(service.Asker(tenant_id=person.tenant_id, user_id=person.id, locale=_locale(person)),
+    return _answer(service.ask(service.Asker(tenant_id=person.tenant_id, user_id=person.id, locale=asked_language(person.locale)),
                                _question(data)))
 
 
@@ -161,4 +156,4 @@ def widget_chat():
     charge("WIDGET_VISITOR_LIMITS", 1, key=f"{principal.token_id}:{client_ip()}", suffix="-Visitor")
     data = parse_body(ChatRequest, EXAMPLE)
     return _answer(service.ask(service.Asker(tenant_id=principal.tenant_id, token_id=principal.token_id,
-                                             kind="widget", locale=_locale()), _question(data)))
+                                             kind="widget", locale=asked_language()), _question(data)))

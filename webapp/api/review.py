@@ -7,7 +7,7 @@ import base64
 import binascii
 import re
 
-from flask import current_app, jsonify, request
+from flask import jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
 from webapp.api.credentials import USAGE_KEY
@@ -16,7 +16,7 @@ from webapp.machine.blueprint import MachineBlueprint
 from webapp.machine.credentials import PUBLIC
 from webapp.machine.declarations import Reply, body_limit, operation, requires
 from webapp.machine.families import REVIEW
-from webapp.machine.inputs import parse_body
+from webapp.machine.inputs import asked_language, parse_body
 from webapp.machine.observe import current_call
 from webapp.remote_addr import client_ip
 from webapp.review import engine, languages
@@ -76,7 +76,7 @@ class ReviewResponse(BaseModel):
 def request_usage_key():
     data = parse_body(UsageKeyRequest, 'Expected {"username": "...", "email": "..."}.')
     current_call().target = f"usage key for {data.email[:200]}"
-    return jsonify(status=usage_keys.request_key(data.username, data.email, locale=_asked_language(),
+    return jsonify(status=usage_keys.request_key(data.username, data.email, locale=asked_language(),
                                                  ip=client_ip()))
 
 
@@ -103,7 +103,7 @@ def code_review():
         raise QuotaExceeded(f"This key's {quota} reviews for today are used up. More from 00:00 UTC.",
                             headers={"Retry-After": str(wait)}, details={"daily_quota": quota})
     try:
-        result = engine.review(source, language, locale=_asked_language(key_locale))
+        result = engine.review(source, language, locale=asked_language(key_locale))
     except BaseException:
         usage.give_back(principal.token_id)
         raise
@@ -111,12 +111,6 @@ def code_review():
                  findings=len(result.points), model=result.model, tokens_in=result.tokens_in,
                  tokens_out=result.tokens_out, latency_ms=result.latency_ms)
     return jsonify(result.as_spec())
-
-
-def _asked_language(otherwise: str | None = None) -> str:
-    """The caller's Accept-Language among ours, else `otherwise` (the requester's), else the instance's."""
-    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or otherwise or \
-        current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def _decode(encoded: str) -> str:

@@ -132,10 +132,9 @@ def chat(target: Target, messages: list[dict], *, deadline: float, allow_private
                 openai_options=openai_options, ollama_options=ollama_options)
 
 
-def _ask(target: Target, messages: list[dict], *, deadline: float, allow_private: bool, max_in_flight: int,
-         openai_options: dict, ollama_options: dict) -> Answer:
-    """The address is checked like "Test connection"'s, redirects are not followed, the answer is
-    capped, and the whole exchange has one deadline (under gevent; each read has it otherwise)."""
+def _open(target: Target, allow_private: bool, max_in_flight: int) -> tuple[str, str]:
+    """Check the address like "Test connection" does and take an in-flight slot (the caller gives
+    it back): the base URL and its host (for the log)."""
     base = with_scheme(target.address) if target.provider == "ollama" else openai_compatible_base(target.address)
     host = _host(base)
     try:
@@ -144,6 +143,14 @@ def _ask(target: Target, messages: list[dict], *, deadline: float, allow_private
         raise ProviderFailed("blocked", f"{host} is on a network this instance does not reach") from None
     if not CHAT_SLOTS.take(max_in_flight):
         raise ProviderFailed("busy", f"{max_in_flight} LLM requests already in flight")
+    return base, host
+
+
+def _ask(target: Target, messages: list[dict], *, deadline: float, allow_private: bool, max_in_flight: int,
+         openai_options: dict, ollama_options: dict) -> Answer:
+    """The address is checked like "Test connection"'s, redirects are not followed, the answer is
+    capped, and the whole exchange has one deadline (under gevent; each read has it otherwise)."""
+    base, host = _open(target, allow_private, max_in_flight)
     try:
         with _total_deadline(deadline):
             if target.provider == "ollama":
@@ -225,14 +232,7 @@ def chat_stream(target: Target, messages: list[dict], *, deadline: float, allow_
     generator, whose consumer runs between the pieces), so a silent or dripping server ends it too."""
     import time
 
-    base = with_scheme(target.address) if target.provider == "ollama" else openai_compatible_base(target.address)
-    host = _host(base)
-    try:
-        destination(base, allow_private=allow_private)
-    except OutboundRefused:
-        raise ProviderFailed("blocked", f"{host} is on a network this instance does not reach") from None
-    if not CHAT_SLOTS.take(max_in_flight):
-        raise ProviderFailed("busy", f"{max_in_flight} LLM requests already in flight")
+    base, host = _open(target, allow_private, max_in_flight)
     ends = time.monotonic() + deadline
     try:
         pieces = _ollama_stream(target, base, messages, temperature, max_tokens, deadline) \

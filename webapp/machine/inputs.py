@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from flask import request
+from flask import current_app, request
 from pydantic import BaseModel, ValidationError
 
 from webapp.errors import BadRequest
@@ -82,3 +82,10 @@ def parse_body(model: type[Model], message: str) -> Model:
         raise _invalid(f"The request body failed validation. {message}", error) from None
     _refuse_nul(parsed, message)
     return parsed
+
+
+def asked_language(otherwise: str | None = None) -> str:
+    """The caller's Accept-Language among the app's languages, else `otherwise` (what the caller
+    chose before), else the instance's default."""
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or otherwise or \
+        current_app.config["BABEL_DEFAULT_LOCALE"]
