@@ -14,8 +14,9 @@ def test_spec_001_register_login_and_me(client, app):
     created = client.post("/api/v1/auth/register", json=SPEC_001_USER)
     assert created.status_code == 201, created.json
     assert set(created.json) == {"id", "email", "username", "tenant_id", "role"}
+    # Whoever registers an organisation administers it (the instance's admin is someone else).
     assert (created.json["email"], created.json["username"], created.json["role"]) == (
-        "user@example.com", "username", "OPERATOR")
+        "user@example.com", "username", "ADMIN")
     with app.app_context():
         assert db.session.scalar(db.select(Tenant.domain).where(Tenant.name == "Company Name")) == "company.example.com"
     tokens = client.post("/api/v1/auth/login", json={"email": "user@example.com", "password": "Password123"})

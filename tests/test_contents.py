@@ -145,9 +145,13 @@ def test_list_filters_and_stays_in_the_tenant(setup):
 def test_delete_removes_the_file_and_only_an_admin_of_the_tenant_may(setup):
     app, client, admin, member, folder = setup
     document_id = upload(client, admin, TEXT, "b.txt").json["id"]
+    from webapp.accounts.models import User
+
+    with app.app_context():  # an OPERATOR may not delete (not even in their own organisation)
+        db.session.scalars(db.select(User).where(User.email == "member@example.com")).one().role = "OPERATOR"
+        db.session.commit()
     assert client.delete(f"/api/v1/contents/{document_id}", headers=member).status_code == 403
-    with app.app_context():  # even an admin of another organisation gets a 404 for it
-        from webapp.accounts.models import User
+    with app.app_context():  # an admin of another organisation gets a 404 for it
         db.session.scalars(db.select(User).where(User.email == "member@example.com")).one().role = "ADMIN"
         db.session.commit()
     other = client.delete(f"/api/v1/contents/{document_id}", headers=member)

@@ -31,7 +31,7 @@ def test_second_account_is_not_admin_and_gets_named_tenant(client, app):
     assert register(client, "bob@example.com", "bob", tenant_name="Acme").status_code == 302
     users = users_by_email(app)
     bob = users["bob@example.com"]
-    assert not bob.is_admin and bob.role == "OPERATOR"
+    assert not bob.is_admin and bob.role == "ADMIN"  # of Acme, which he created; not of the instance
     with app.app_context():
         bob = db.session.merge(bob)
         assert bob.tenant.name == "Acme" and not bob.tenant.is_personal

@@ -49,6 +49,9 @@ def setup(app_env):
 
 
 def set_person(app, email, **values):
+    """Change a person: moved into another organisation (tenant_id=...), they are its OPERATOR."""
+    if "tenant_id" in values:
+        values.setdefault("role", "OPERATOR")
     with app.app_context():
         db.session.execute(db.update(User).where(User.email == email).values(**values))
         db.session.commit()
@@ -196,7 +199,7 @@ def test_provider_keys_are_admin_only_encrypted_and_never_returned(setup, llm_se
     assert client.delete(f"/api/v1/api-keys/{row.id}", headers=member.headers).status_code == 403
 
     stranger = Tenant(app, client, "s@example.com", "stranger", "Company S")
-    set_person(app, "s@example.com", role="ADMIN")  # an administrator, of another organisation
+    # s@example.com administers Company S, the organisation its registration created
     assert client.get("/api/v1/api-keys", headers=stranger.headers).json == []
     assert client.delete(f"/api/v1/api-keys/{row.id}", headers=stranger.headers).status_code == 404
     deleted = client.delete(f"/api/v1/api-keys/{row.id}", headers=tenant.headers)

@@ -65,13 +65,14 @@ def is_new_instance() -> bool:
 
 
 def new_user(*, tenant_name: str | None = None, **fields) -> User:
-    """A user in its own tenant (named, or personal); the very first account becomes instance admin.
-    Added to the session; the caller commits."""
+    """A user in its own tenant (named, or personal), which they administer (role ADMIN: they
+    created it and are its only member; people moved into an organisation later are OPERATORs);
+    the very first account also becomes instance admin. Added to the session; the caller commits."""
     label = tenant_name or fields.get("username") or fields.get("email") or fields.get("display_name") or "personal"
     tenant = Tenant(name=(tenant_name or label)[:200], is_personal=not tenant_name)
     first = _no_users_yet()
     requested_admin = fields.pop("is_admin", False)
-    user = User(tenant=tenant, is_admin=first or requested_admin, role="ADMIN" if first else "OPERATOR", **fields)
+    user = User(tenant=tenant, is_admin=first or requested_admin, role="ADMIN", **fields)
     db.session.add(user)
     return user
 

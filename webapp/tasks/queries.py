@@ -143,3 +143,14 @@ def metric_series(actor: Actor, task_or_id, *, points: int = METRIC_POINTS) -> l
                                    .order_by(TaskMetric.id.desc()).limit(points)))
     rows.reverse()
     return rows
+
+
+def sees_others(actor_user) -> bool:
+    """Whether a person's task list can hold other people's tasks (the list offers a person filter):
+    instance admins, and administrators of an organisation with other members."""
+    if actor_user.is_admin:
+        return True
+    if actor_user.role != "ADMIN":
+        return False
+    return bool(db.session.scalar(select(User.id).where(User.tenant_id == actor_user.tenant_id,
+                                                        User.id != actor_user.id).limit(1)))

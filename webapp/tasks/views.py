@@ -47,7 +47,7 @@ def index():
         page = queries.list_tasks(_actor(), filters, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None)
     except DomainError:  # a cursor that is not ours, or a person reference that is not one
         page = queries.Page([], None)
-    sees_others = current_user.is_admin or current_user.role == "ADMIN"
+    sees_others = queries.sees_others(current_user)
     return render_page_or_fragment("tasks/index.html", "tasks/_table.html", listing=page, status_filter=status,
                                    person=person, sees_others=sees_others, **_context())
 
