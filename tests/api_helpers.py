@@ -1,6 +1,7 @@
 """Helpers for machine-API tests: users with identities, settings, tokens, statement counts."""
 
 import sqlite3
+import uuid
 from contextlib import contextmanager
 
 from sqlalchemy import event
@@ -34,6 +35,8 @@ def set_config(app, user_id, data, api_key=None):
 
 
 def make_token(app, kind="service", owner_id=None, scopes=None, expires_in_days=None):
+    if kind == "widget" and owner_id is None:  # a widget key answers for someone's organisation
+        owner_id = make_user(app, f"widget-owner-{uuid.uuid4().hex[:8]}@example.com")
     with app.app_context():
         owner = db.session.get(User, owner_id) if owner_id else None
         token, raw = tokens.create_token(None, kind=kind, name=f"{kind}-token", owner=owner, scopes=scopes,

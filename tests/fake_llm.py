@@ -19,6 +19,9 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 
+FLOOD = "__flood__"  # a reply that, streamed, never ends
+
+
 class FakeLLM:
     def __init__(self, api_key: str = "sk-test-good-key-0000"):
         self.api_key = api_key
@@ -79,6 +82,9 @@ class FakeLLM:
             content, model = answer["message"]["content"], answer["model"]
         else:
             content, model = answer["choices"][0]["message"]["content"], answer["model"]
+        if content == FLOOD:  # a hostile server: bytes without end and without a newline
+            while True:
+                yield b"x" * 65536
         pieces = [content[i:i + 4] for i in range(0, len(content), 4)]
         for piece in pieces:
             time.sleep(self.piece_delay)

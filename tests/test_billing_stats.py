@@ -45,9 +45,10 @@ def signed(payload: dict, secret=WEBHOOK_SECRET, at=None) -> tuple[bytes, str]:
     return body, f"t={stamp},v1={mac}"
 
 
-def event(kind: str, tenant_id, **thing) -> dict:
-    return {"id": "evt_1", "object": "event", "type": kind, "api_version": "2024-06-20",
-            "data": {"object": {"object": "checkout.session", "metadata": {"tenant_id": str(tenant_id), **thing}}}}
+def event(kind: str, tenant_id, *, id="cs_1", payment_status=None, subscription=None, **metadata) -> dict:
+    thing = {"object": "checkout.session", "id": id, "metadata": {"tenant_id": str(tenant_id), **metadata}}
+    thing.update({k: v for k, v in (("payment_status", payment_status), ("subscription", subscription)) if v})
+    return {"id": "evt_1", "object": "event", "type": kind, "api_version": "2024-06-20", "data": {"object": thing}}
 
 
 def plan_of(app, tenant_id) -> str:
@@ -67,11 +68,18 @@ def test_checkout_goes_to_stripe_and_the_plan_waits_for_its_signed_word(billing,
     assert sent["success_url"] == "https://desk.example.com/billing?checkout=success"
     assert plan_of(app, tenant.id) == "FREE"  # nothing changes until Stripe says so
 
-    body, signature = signed(event("checkout.session.completed", tenant.id, plan="PRO", billing_cycle="MONTHLY"))
+    unpaid_body, unpaid = signed(event("checkout.session.completed", tenant.id, plan="PRO", payment_status="unpaid",
+                                       subscription="sub_1"))
+    tenant.client.post("/api/v1/billing/webhook", data=unpaid_body, content_type="application/json",
+                       headers={"Stripe-Signature": unpaid})
+    assert plan_of(app, tenant.id) == "FREE"  # not paid (yet)
+    body, signature = signed(event("checkout.session.completed", tenant.id, plan="PRO", billing_cycle="MONTHLY",
+                                   payment_status="paid", subscription="sub_1"))
     forged = tenant.client.post("/api/v1/billing/webhook", data=body, content_type="application/json",
                                 headers={"Stripe-Signature": signature.replace("v1=", "v1=0")})
     assert forged.status_code == 400 and forged.json["error_code"] == "INVALID_SIGNATURE"
-    stale_body, stale = signed(event("checkout.session.completed", tenant.id, plan="PRO"), at=time.time() - 3600)
+    stale_body, stale = signed(event("checkout.session.completed", tenant.id, plan="PRO", payment_status="paid"),
+                               at=time.time() - 3600)
     assert tenant.client.post("/api/v1/billing/webhook", data=stale_body, content_type="application/json",
                               headers={"Stripe-Signature": stale}).status_code == 400
     assert plan_of(app, tenant.id) == "FREE"
@@ -80,10 +88,13 @@ def test_checkout_goes_to_stripe_and_the_plan_waits_for_its_signed_word(billing,
                                  headers={"Stripe-Signature": signature})
     assert applied.status_code == 200 and applied.json == {"received": True}
     assert plan_of(app, tenant.id) == "PRO"
-    body, signature = signed(event("customer.subscription.deleted", tenant.id))
-    tenant.client.post("/api/v1/billing/webhook", data=body, content_type="application/json",
-                       headers={"Stripe-Signature": signature})
-    assert plan_of(app, tenant.id) == "FREE"
+    again = tenant.client.post("/api/v1/billing/checkout", headers=tenant.headers, json={"plan": "PRO"})
+    assert again.status_code == 409 and len(stripe_server.sessions) == 1  # no second subscription
+    for subscription in ("sub_old", "sub_1"):  # another subscription's end changes nothing; its own does
+        body, signature = signed(event("customer.subscription.deleted", tenant.id, id=subscription))
+        tenant.client.post("/api/v1/billing/webhook", data=body, content_type="application/json",
+                           headers={"Stripe-Signature": signature})
+        assert plan_of(app, tenant.id) == ("PRO" if subscription == "sub_old" else "FREE")
 
 
 @pytest.mark.parametrize("body, status, code", [
@@ -181,3 +192,14 @@ def test_signed_but_strange_events_do_no_harm(billing, payload):
                                 headers={"Stripe-Signature": signature})
     assert answer.status_code in (200, 400), answer.json
     assert plan_of(app, tenant.id) == "FREE"
+
+
+@pytest.mark.parametrize("query", [
+    {"end_date": "0001-01-01"}, {"start_date": "0001-01-01T00:00+05:00"}, {"end_date": "9999-12-31"},
+    {"start_date": "0001-01-01", "end_date": "9999-12-31", "granularity": "month"},
+])
+def test_dates_far_out_are_400s_not_overflows(app_env, query):
+    app = create_app(env=app_env)
+    tenant = Tenant(app, app.test_client(), "admin@example.com", "admin_a", "Company A")
+    answer = tenant.client.get("/api/v1/stats/usage", headers=tenant.headers, query_string=query)
+    assert answer.status_code == 400 and answer.json["error_code"] == "VALIDATION_ERROR", answer.json

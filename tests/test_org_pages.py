@@ -277,3 +277,35 @@ def test_billing_sends_admins_to_stripe(app_env):
     off = create_app(env=app_env, overrides={"TESTING": True}).test_client()
     register(off, "other@example.com", "other")
     assert "does not take payments" in off.get("/billing", headers={"Accept-Language": "en"}).text
+
+
+@pytest.mark.parametrize("provider", ["openai", "ollama"])
+def test_a_server_that_streams_without_end_is_cut_off(site, llm_server, provider):
+    from tests.fake_llm import FLOOD
+
+    app, admin, tenant_id = site
+    with app.app_context():
+        add_document(tenant_id, PASSAGES)
+    base = f"{llm_server.url}/v1" if provider == "openai" else llm_server.url
+    post(admin, "/organisation/keys", {"provider": provider, "model": "m", "api_key": llm_server.api_key,
+                                       "base_url": base})
+    llm_server.replies[:] = [FLOOD]
+    events = sse(ask(admin, "有休は何日もらえますか"))
+    assert events[-1]["event"] == "error" and stored(app, ChatMessage) == []
+    assert "could not be reached" in events[-1]["message"]  # stopped by its size, not by the 2 s deadline
+
+
+def test_a_person_has_a_few_status_streams_at_most(site):
+    from webapp.documents.views import STREAMS, STREAMS_PER_PERSON
+
+    app, admin, _ = site
+    with app.app_context():
+        person = db.session.scalar(db.select(User.id).where(User.email == "admin@example.com"))
+    for _ in range(STREAMS_PER_PERSON):
+        assert STREAMS.take(person, STREAMS_PER_PERSON)
+    try:
+        assert admin.get("/documents/events").get_data(as_text=True).endswith("event: busy\ndata: {}\n\n")
+    finally:
+        for _ in range(STREAMS_PER_PERSON):
+            STREAMS.give_back(person)
+    assert "event: idle" in admin.get("/documents/events").get_data(as_text=True)

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.api_helpers import bearer
+from tests.api_helpers import bearer, make_token
 from tests.test_retrieval import add_document
 from webapp import create_app
 from webapp.accounts.models import User
@@ -221,3 +221,24 @@ def test_bad_provider_keys_are_refused(setup, body, field):
     assert refused.status_code == 400, refused.json
     assert refused.json["error_code"] == "VALIDATION_ERROR"
     assert stored(app, ProviderKey) == []
+
+
+def test_personal_tokens_read_but_do_not_administer(setup):
+    app, client, tenant = setup
+    with app.app_context():
+        owner = db.session.scalar(db.select(User.id).where(User.email == "admin@example.com"))
+    _, raw = make_token(app, kind="personal", owner_id=owner)
+    agent = {"Authorization": f"Bearer {raw}", "Accept-Language": "en"}
+    assert client.get("/api/v1/contents", headers=agent).status_code == 200
+    assert client.post("/api/v1/chats/rag", headers=agent, json={"query": "有休"}).status_code == 200
+    refused = client.post("/api/v1/api-keys", headers=agent, json={"provider": "ollama", "model": "m"})
+    assert refused.status_code == 403 and "sign-in" in refused.json["detail"]
+    assert client.get("/api/v1/api-keys", headers=agent).status_code == 403
+
+
+def test_one_organisation_cannot_take_every_answer_slot(app_env, llm_server):
+    app = create_app(env={**app_env, "RAG_LLM_MAX_PER_TENANT": "0"})
+    tenant = Tenant(app, app.test_client(), "admin@example.com", "admin_a", "Company A")
+    tenant.add_key(provider="ollama", model="m", base_url=llm_server.url)
+    busy = tenant.ask(query="有休")
+    assert busy.status_code == 503 and busy.json["error_code"] == "LLM_BUSY" and busy.headers["Retry-After"]

@@ -166,3 +166,14 @@ def test_the_cli_makes_a_widget_key_for_a_persons_organisation(setup):
     assert widget_ask(client, made.output.strip().splitlines()[-1]).status_code == 200
     without = runner.invoke(args=["tokens", "create", "--kind", "widget", "--name", "site"])
     assert without.exit_code != 0 and "--user" in without.output
+
+
+def test_a_visitor_chooses_neither_model_nor_temperature_and_gets_short_answers(setup, llm_server):
+    app, client, tenant = setup
+    llm_server.replies[:] = ["10日です [1]"]
+    tenant.add_key(provider="openai", model="gpt-4o", api_key=llm_server.api_key, base_url=f"{llm_server.url}/v1")
+    key = snippet_of(tenant)["api_key"]
+    answer = widget_ask(client, key, model="gpt-4-32k-expensive", temperature=2.0, max_tokens=32000)
+    assert answer.status_code == 200, answer.json
+    asked = llm_server.chats[-1]
+    assert asked["model"] == "gpt-4o" and "temperature" not in asked and asked["max_tokens"] == 800

@@ -269,11 +269,15 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         # this many in flight per worker (more get a 503 with Retry-After).
         "RAG_LLM_TIMEOUT": float(env.get("RAG_LLM_TIMEOUT", "60")),
         "RAG_LLM_MAX_IN_FLIGHT": int(env.get("RAG_LLM_MAX_IN_FLIGHT", "8")),
+        "RAG_LLM_MAX_PER_TENANT": int(env.get("RAG_LLM_MAX_PER_TENANT", "4")),  # of those, one organisation's
+        # The widget's visitors choose no model or temperature, and get answers of at most this many tokens.
+        "WIDGET_MAX_TOKENS": int(env.get("WIDGET_MAX_TOKENS", "800")),
         # Billing (spec 001 §3.7): off without a secret key. Prices: JSON {"PRO_MONTHLY": "price_..."}.
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
         "STRIPE_PRICES": _json_object(env.get("STRIPE_PRICES"), "STRIPE_PRICES",
                                       'JSON like {"PRO_MONTHLY": "price_123", "PRO_YEARLY": "price_456"}'),
+        "WEBHOOK_RATE_LIMIT": env.get("WEBHOOK_RATE_LIMIT", "120/minute"),  # per address: Stripe sends few
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/"),
         # US dollars per million tokens (in, out) for /stats/usage's cost; JSON {"model": [in, out]}.
         "MODEL_PRICES": _prices(env.get("MODEL_PRICES")),

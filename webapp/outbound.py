@@ -96,6 +96,29 @@ class _Slots:
 SLOTS = _Slots()
 
 
+class KeyedSlots:
+    """At most `size` things at once per key (a tenant, a person) in this process."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._busy: dict = {}
+
+    def take(self, key, size: int) -> bool:
+        with self._lock:
+            if self._busy.get(key, 0) >= size:
+                return False
+            self._busy[key] = self._busy.get(key, 0) + 1
+            return True
+
+    def give_back(self, key) -> None:
+        with self._lock:
+            left = self._busy.get(key, 1) - 1
+            if left:
+                self._busy[key] = left
+            else:
+                self._busy.pop(key, None)
+
+
 def _connect(target: Destination, timeout: float) -> socket.socket:
     sock = socket.create_connection((target.address, target.port), timeout=timeout)
     if target.scheme == "https":

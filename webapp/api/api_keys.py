@@ -61,7 +61,7 @@ def _item(row: ProviderKey) -> dict:
 @operation("The organisation's provider keys (never the keys themselves)", "listApiKeys", tags=TAGS,
            responses={200: Reply("The keys", KeyList)}, errors={403: FORBIDDEN})
 def list_keys():
-    return jsonify([_item(row) for row in service.provider_keys(acting_person())])
+    return jsonify([_item(row) for row in service.provider_keys(acting_person(administering=True))])
 
 
 @bp.post("/api/v1/api-keys")
@@ -72,8 +72,8 @@ def list_keys():
                    403: FORBIDDEN})
 def create_key():
     data = parse_body(NewKey, EXAMPLE)
-    row = service.add_provider_key(acting_person(), provider=data.provider, model=data.model, api_key=data.api_key,
-                                   base_url=data.base_url, ip=client_ip())
+    row = service.add_provider_key(acting_person(administering=True), provider=data.provider, model=data.model,
+                                   api_key=data.api_key, base_url=data.base_url, ip=client_ip())
     current_call().target = f"provider key {row.id}"
     response = jsonify(_item(row))
     response.status_code = 201
@@ -86,5 +86,5 @@ def create_key():
            errors={403: FORBIDDEN, 404: "RESOURCE_NOT_FOUND: no such key in the organisation"})
 def delete_key(api_key_id: str):
     current_call().target = f"provider key {api_key_id[:40]}"
-    service.delete_provider_key(acting_person(), api_key_id, ip=client_ip())
+    service.delete_provider_key(acting_person(administering=True), api_key_id, ip=client_ip())
     return jsonify(message="APIキーが削除されました")  # spec 001's words

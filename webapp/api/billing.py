@@ -21,7 +21,8 @@ from webapp.remote_addr import client_ip
 
 TAGS = ("Billing (spec 001)",)
 bp = MachineBlueprint("api_billing", __name__, family=RAG, credentials=[PERSON_OR_AGENT], rate_limits="API_RATE_LIMITS")
-hooks = MachineBlueprint("api_billing_webhook", __name__, family=RAG, credentials=[PUBLIC])
+hooks = MachineBlueprint("api_billing_webhook", __name__, family=RAG, credentials=[PUBLIC],
+                         anonymous_limits="WEBHOOK_RATE_LIMIT")
 
 
 class CheckoutRequest(BaseModel):
@@ -49,7 +50,8 @@ class Received(BaseModel):
                    404: "BILLING_NOT_CONFIGURED: this instance takes no payments"})
 def create_checkout():
     data = parse_body(CheckoutRequest, 'Expected {"plan": "PRO", "billing_cycle": "MONTHLY"}.')
-    url, session_id = service.checkout(acting_person(), data.plan, data.billing_cycle, ip=client_ip())
+    url, session_id = service.checkout(acting_person(administering=True), data.plan, data.billing_cycle,
+                                       ip=client_ip())
     current_call().target = f"checkout {session_id[:60]}"
     return jsonify(url=url, session_id=session_id)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from webapp.api.contents import acting_person
@@ -101,8 +101,8 @@ ERRORS = {502: "LLM_PROVIDER_ERROR / LLM_UNAVAILABLE: the organisation's LLM ref
 def rag_chat():
     data = parse_body(ChatRequest, EXAMPLE)
     person = acting_person()
-    return _answer(service.ask(service.Asker(tenant_id=person.tenant_id, user_id=person.id, locale=asked_language(person.locale)),
-                               _question(data)))
+    asker = service.Asker(tenant_id=person.tenant_id, user_id=person.id, locale=asked_language(person.locale))
+    return _answer(service.ask(asker, _question(data)))
 
 
 # --- The widget ---------------------------------------------------------------------------------
@@ -139,7 +139,8 @@ widget = MachineBlueprint("api_widget", __name__, family=RAG, credentials=[WIDGE
 
 @widget.post("/api/v1/chats/widget/chat")
 @requires()
-@operation("Ask from a website's chat widget (an organisation's widget key)", "widgetChat", body=ChatRequest,
+@operation("Ask from a website's chat widget (an organisation's widget key); `model` and `temperature` are the "
+           "organisation's, and `max_tokens` is capped (WIDGET_MAX_TOKENS)", "widgetChat", body=ChatRequest,
            tags=TAGS, responses={200: Reply("The answer, its sources and how it was made", ChatResponse)},
            errors={400: "VALIDATION_ERROR: the body breaks spec 001 §5.2",
                    403: "PERMISSION_DENIED: the page's site is not one the organisation allows",
@@ -155,5 +156,9 @@ def widget_chat():
                         "the site under Tenant → Allowed sites.", code="PERMISSION_DENIED")
     charge("WIDGET_VISITOR_LIMITS", 1, key=f"{principal.token_id}:{client_ip()}", suffix="-Visitor")
     data = parse_body(ChatRequest, EXAMPLE)
+    # The key is public: a visitor does not choose the organisation's model, temperature or answer length.
+    cap = current_app.config["WIDGET_MAX_TOKENS"]
+    question = service.Question(query=data.query, top_k=data.top_k, session_id=data.session_id,
+                                max_tokens=min(data.max_tokens or cap, cap))
     return _answer(service.ask(service.Asker(tenant_id=principal.tenant_id, token_id=principal.token_id,
-                                             kind="widget", locale=asked_language()), _question(data)))
+                                             kind="widget", locale=asked_language()), question))

@@ -64,11 +64,17 @@ class Deleted(BaseModel):
     message: str
 
 
-def acting_person():
-    """The active person the credential speaks for: spec 001's resources belong to their organisation."""
-    user = service.member(current_call().principal.user_id)
+def acting_person(*, administering: bool = False):
+    """The active person the credential speaks for: spec 001's resources belong to their organisation.
+    `administering`: a change only the organisation's administrators make, and only signed in (a
+    JWT) -- a personal token is an agent's, and does not administer the organisation."""
+    principal = current_call().principal
+    user = service.member(principal.user_id)
     if user is None:
         raise Forbidden("Documents belong to an organisation: sign in as a person (POST /api/v1/auth/login).",
+                        code="PERMISSION_DENIED")
+    if administering and principal.kind != "user":
+        raise Forbidden("Administering the organisation needs a sign-in (POST /api/v1/auth/login), not a token.",
                         code="PERMISSION_DENIED")
     return user
 
@@ -101,7 +107,7 @@ def list_contents():
                    403: "PERMISSION_DENIED: not an administrator of the organisation",
                    413: "FILE_TOO_LARGE: over 100 MB"})
 def upload_content():
-    actor = acting_person()
+    actor = acting_person(administering=True)
     upload = request.files.get("file")
     if upload is None:
         raise BadRequest("Send the file as multipart/form-data in a field named 'file'.", code="VALIDATION_ERROR",
@@ -124,5 +130,5 @@ def upload_content():
                    404: "RESOURCE_NOT_FOUND: no such document in this organisation"})
 def delete_content(file_id: str):
     current_call().target = f"document {file_id[:40]}"
-    service.delete_document(acting_person(), file_id, ip=client_ip())
+    service.delete_document(acting_person(administering=True), file_id, ip=client_ip())
     return jsonify(message="ファイルが削除されました")  # spec 001's words, as its clients expect them

@@ -19,6 +19,7 @@ from webapp.usage import service as usage
 
 TAGS = ("Usage (spec 001)",)
 DEFAULT_DAYS = 30
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # usage is recorded in between; dates far outside overflow date arithmetic
 bp = MachineBlueprint("api_stats", __name__, family=RAG, credentials=[PERSON_OR_AGENT], rate_limits="API_RATE_LIMITS")
 
 
@@ -51,6 +52,9 @@ def _day(value: str | None, name: str) -> date | None:
     except ValueError:
         raise BadRequest(f"{name}: '{value[:40]}' is not an ISO 8601 date such as 2025-01-31.",
                          code="VALIDATION_ERROR", details={"field": name}) from None
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise BadRequest(f"{name}: give a date between {FIRST_YEAR} and {LAST_YEAR}.", code="VALIDATION_ERROR",
+                         details={"field": name})
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc)
     return moment.date()
@@ -68,8 +72,7 @@ def usage_stats():
     start = _day(query.start_date, "start_date") or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
         raise BadRequest("start_date is after end_date.", code="VALIDATION_ERROR", details={"field": "start_date"})
-    periods = len(usage.buckets(start, end, query.granularity))
-    if periods > usage.MAX_BUCKETS[query.granularity]:
+    if usage.bucket_count(start, end, query.granularity) > usage.MAX_BUCKETS[query.granularity]:
         raise BadRequest(f"At most {usage.MAX_BUCKETS[query.granularity]} {query.granularity}s at once; "
                          "narrow the dates or choose a coarser granularity.", code="VALIDATION_ERROR",
                          details={"field": "start_date"})

@@ -1,9 +1,11 @@
 """Billing through Stripe (spec 001 §3.7).
 
 A tenant administrator asks for a plan and a cycle; Stripe Checkout takes the payment on its own
-page, and Stripe's signed webhook tells us the result: `checkout.session.completed` moves the tenant
-to the plan, `customer.subscription.deleted` back to FREE. The plan never changes on the strength of
-a browser coming back from Checkout. Without STRIPE_SECRET_KEY billing is off and says so.
+page, and Stripe's signed webhook tells us the result: `checkout.session.completed` (paid) moves the
+tenant to the plan, `customer.subscription.deleted` of that very subscription back to FREE; a tenant
+that pays already is sent to change its subscription rather than start a second one. The plan never
+changes on the strength of a browser coming back from Checkout. Without STRIPE_SECRET_KEY billing is
+off and says so.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from webapp.accounts.models import Tenant, User
 from webapp.audit import service as audit
 from webapp.db.orm import db
-from webapp.errors import BadRequest, DomainError
+from webapp.errors import BadRequest, Conflict, DomainError
 from webapp.tenants.service import admin_of
 
 PLANS = ("FREE", "PRO", "ENTERPRISE")
@@ -73,6 +75,9 @@ def checkout(actor: User, plan: str, cycle: str, *, ip: str | None = None) -> tu
         raise BadRequest(_l("That plan and cycle are not offered; choose one of: %(choices)s.", choices=choices),
                          code="VALIDATION_ERROR", field="plan")
     tenant = db.session.get(Tenant, actor.tenant_id)
+    if (tenant.settings or {}).get("billing", {}).get("subscription") and tenant.plan in PAID:
+        raise Conflict(_l("Your organisation already pays for %(plan)s; change or cancel that subscription in "
+                          "Stripe first.", plan=tenant.plan), field="plan")
     public = current_app.config["PUBLIC_URL"]
     metadata = {"tenant_id": str(tenant.id), "plan": plan, "billing_cycle": cycle}
     params = {"mode": "subscription", "line_items": [{"price": price, "quantity": 1}],
@@ -115,12 +120,14 @@ def handle_webhook(payload: bytes, signature: str) -> str:
     tenant = _tenant(metadata.get("tenant_id"))
     if tenant is None:
         return f"{kind}: no tenant"
-    if kind == "checkout.session.completed" and metadata.get("plan") in PAID:
+    paid = thing.get("payment_status") in ("paid", "no_payment_required")
+    current = ((tenant.settings or {}).get("billing") or {}).get("subscription")
+    if kind == "checkout.session.completed" and metadata.get("plan") in PAID and paid:
         tenant.plan, tenant.status = metadata["plan"], "ACTIVE"
         tenant.settings = {**(tenant.settings or {}), "billing": {
             "customer": thing.get("customer"), "subscription": thing.get("subscription"),
             "billing_cycle": metadata.get("billing_cycle")}}
-    elif kind == "customer.subscription.deleted":
+    elif kind == "customer.subscription.deleted" and current and thing.get("id") == current:
         tenant.plan = "FREE"
         tenant.settings = {k: v for k, v in (tenant.settings or {}).items() if k != "billing"}
     else:

@@ -27,6 +27,7 @@ from webapp.documents.search import Passage, search
 from webapp.documents.terms import query_terms
 from webapp.errors import DomainError, NotFound
 from webapp.llm_configs import providers
+from webapp.outbound import KeyedSlots
 from webapp.tenants.service import answer_target
 from webapp.usage import service as usage
 
@@ -84,16 +85,29 @@ def _prepare(asker: Asker, question: Question) -> _Prepared:
     return _Prepared(started, history, passages, target)
 
 
+# LLM answers in flight per tenant in this process: one organisation (or a scraped widget key)
+# cannot take every slot the worker has.
+TENANT_SLOTS = KeyedSlots()
+
+
+def _take_slot(asker: Asker) -> None:
+    if not TENANT_SLOTS.take(asker.tenant_id, current_app.config["RAG_LLM_MAX_PER_TENANT"]):
+        raise _provider_error(providers.ProviderFailed("busy", "the organisation's answers in flight"))
+
+
 def ask(asker: Asker, question: Question) -> Reply:
     prepared = _prepare(asker, question)
     if prepared.target is None:
         answer = _passages_only(prepared, asker, question)
     else:
+        _take_slot(asker)
         try:
             answer = providers.chat(prepared.target, _messages(prepared, question), **_limits(question))
         except providers.ProviderFailed as failed:
             current_app.logger.warning("RAG answer failed (%s): %s", failed.kind, failed.detail)
             raise _provider_error(failed) from None
+        finally:
+            TENANT_SLOTS.give_back(asker.tenant_id)
     return _finish(asker, question, prepared, answer)
 
 
@@ -111,6 +125,11 @@ def ask_streaming(asker: Asker, question: Question) -> Iterator[dict]:
         else:
             answer = None
             try:
+                _take_slot(asker)
+            except DomainError as busy:
+                yield {"event": "error", "message": str(busy.message)}
+                return
+            try:
                 for piece in providers.chat_stream(prepared.target, _messages(prepared, question),
                                                    **_limits(question)):
                     if isinstance(piece, str):
@@ -121,7 +140,19 @@ def ask_streaming(asker: Asker, question: Question) -> Iterator[dict]:
                 current_app.logger.warning("RAG answer failed (%s): %s", failed.kind, failed.detail)
                 yield {"event": "error", "message": str(_provider_error(failed).message)}
                 return
-        reply = _finish(asker, question, prepared, answer)
+            except Exception:  # noqa: BLE001 (whatever broke mid-stream, the page hears of it)
+                current_app.logger.exception("RAG answer stream failed")
+                yield {"event": "error", "message": str(_provider_error(
+                    providers.ProviderFailed("unreachable", "stream broke")).message)}
+                return
+            finally:
+                TENANT_SLOTS.give_back(asker.tenant_id)
+        try:
+            reply = _finish(asker, question, prepared, answer)
+        except DomainError as error:  # the conversation was deleted while the answer was written
+            db.session.rollback()
+            yield {"event": "error", "message": str(error.message)}
+            return
         yield {"event": "done", "conversation_id": str(reply.conversation_id), "metadata": reply.metadata}
 
     return events()

@@ -15,6 +15,7 @@ from webapp.documents import service
 from webapp.documents.models import FILE_TYPES, STATUSES
 from webapp.errors import DomainError
 from webapp.extensions import limiter
+from webapp.outbound import KeyedSlots
 from webapp.remote_addr import client_ip
 from webapp.web.access import require_sign_in
 from webapp.web.forms import ActionForm
@@ -23,6 +24,8 @@ bp = Blueprint("documents", __name__)
 require_sign_in(bp)
 PAGE_SIZE = 200
 STREAM_SECONDS = 300  # an event stream lasts this long at most; the browser opens another if needed
+STREAMS_PER_PERSON = 4  # open status streams per person and worker (a few tabs); more are told "busy"
+STREAMS = KeyedSlots()
 STATUS_LABELS = {"pending": _l("Waiting"), "processing": _l("Reading"), "completed": _l("Ready"),
                  "failed": _l("Failed")}
 STATUS_TONES = {"pending": "info", "processing": "warn", "completed": "ok", "failed": "off"}
@@ -107,12 +110,22 @@ def download(document_id: str):
 
 
 @bp.get("/documents/events")
+@limiter.limit("60 per minute", key_func=lambda: f"document-events:{current_user.id}")
 def events():
     """Server-sent events: `document` with each state change of the organisation's documents, and
     `idle` when nothing is left to read (the page closes the stream then)."""
     user = current_user._get_current_object()
 
     def stream():
+        if not STREAMS.take(user.id, STREAMS_PER_PERSON):
+            yield "event: busy\ndata: {}\n\n"
+            return
+        try:
+            yield from follow()
+        finally:
+            STREAMS.give_back(user.id)
+
+    def follow():
         seen: dict[str, service.DocumentState] = {}
         ends, quiet = time.monotonic() + STREAM_SECONDS, 0
         yield "retry: 3000\n\n"

@@ -41,7 +41,8 @@ def openai_compatible_base(url: str) -> str:
 
 
 def _host(url: str) -> str:
-    return urlsplit(url if "://" in url else f"http://{url}").netloc
+    """host[:port], for messages and the log (never the user:password@ an address may carry)."""
+    return urlsplit(url if "://" in url else f"http://{url}").netloc.rpartition("@")[2]
 
 
 def list_models(provider: str, address: str, api_key: str, limits: Limits) -> Probe:
@@ -235,8 +236,9 @@ def chat_stream(target: Target, messages: list[dict], *, deadline: float, allow_
     base, host = _open(target, allow_private, max_in_flight)
     ends = time.monotonic() + deadline
     try:
-        pieces = _ollama_stream(target, base, messages, temperature, max_tokens, deadline) \
-            if target.provider == "ollama" else _openai_stream(target, base, messages, temperature, max_tokens, deadline)
+        pieces = _ollama_stream(target, base, messages, temperature, max_tokens, deadline, ends) \
+            if target.provider == "ollama" else _openai_stream(target, base, messages, temperature, max_tokens,
+                                                              deadline, ends)
         size = 0
         for piece in pieces:
             if time.monotonic() > ends:
@@ -250,13 +252,53 @@ def chat_stream(target: Target, messages: list[dict], *, deadline: float, allow_
         CHAT_SLOTS.give_back()
 
 
-def _openai_stream(target, base, messages, temperature, max_tokens, deadline):
+def _capped(pieces, host: str, ends: float):
+    """The bytes of a streamed answer as they arrive, stopped at MAX_ANSWER_BYTES or at the deadline:
+    a server that sends without end (no newline, keep-alives only) is cut off, not buffered."""
+    import time
+
+    total = 0
+    for piece in pieces:
+        total += len(piece)
+        if total > MAX_ANSWER_BYTES:
+            raise ProviderFailed("too_large", f"{host}: a streamed answer over {MAX_ANSWER_BYTES} bytes")
+        if time.monotonic() > ends:
+            raise ProviderFailed("timeout", f"{host}: the answer took too long")
+        yield piece
+
+
+def _openai_http(deadline: float, host: str, ends: float):
+    """httpx for the openai SDK, its response bodies read through _capped."""
+    import httpx2 as httpx  # the HTTP client the openai SDK is built on (a fork of httpx)
+    import openai
+
+    class Capped(httpx.SyncByteStream):
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __iter__(self):
+            return _capped(self.inner, host, ends)
+
+        def close(self):
+            self.inner.close()
+
+    class Transport(httpx.HTTPTransport):
+        def handle_request(self, request):
+            response = super().handle_request(request)
+            return httpx.Response(response.status_code, headers=response.headers, stream=Capped(response.stream),
+                                  extensions=response.extensions, request=request)
+
+    return openai.DefaultHttpxClient(follow_redirects=False, timeout=deadline, transport=Transport())
+
+
+def _openai_stream(target, base, messages, temperature, max_tokens, deadline, ends):
+    import httpx2 as httpx  # the HTTP client the openai SDK is built on (a fork of httpx)
     import openai
 
     host = _host(base)
     options = {k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None}
     client = openai.OpenAI(base_url=base, api_key=target.api_key or "not-needed", timeout=deadline, max_retries=0,
-                           http_client=openai.DefaultHttpxClient(follow_redirects=False, timeout=deadline))
+                           http_client=_openai_http(deadline, host, ends))
     parts, model, usage = [], target.model, None
     try:
         with client:
@@ -277,11 +319,26 @@ def _openai_stream(target, base, messages, temperature, max_tokens, deadline):
         raise ProviderFailed("status", f"{host} answered HTTP {error.status_code}", error.status_code) from None
     except openai.APIError as error:
         raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
+    except httpx.TimeoutException:  # raised while the stream is read, past the SDK's own handling
+        raise ProviderFailed("timeout", f"{host}: no answer within {deadline:g} s") from None
+    except httpx.HTTPError as error:
+        raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
     yield Answer(content="".join(parts), model=model, tokens_in=usage.prompt_tokens if usage else 0,
                  tokens_out=usage.completion_tokens if usage else 0)
 
 
-def _ollama_stream(target, base, messages, temperature, max_tokens, deadline):
+def _lines(pieces):
+    """NDJSON lines out of byte pieces (each piece already counted against the cap)."""
+    buffer = b""
+    for piece in pieces:
+        buffer += piece
+        *complete, buffer = buffer.split(b"\n")
+        yield from (line for line in complete if line.strip())
+    if buffer.strip():
+        yield buffer
+
+
+def _ollama_stream(target, base, messages, temperature, max_tokens, deadline, ends):
     import requests
 
     host = _host(base)
@@ -292,11 +349,7 @@ def _ollama_stream(target, base, messages, temperature, max_tokens, deadline):
                 "model": target.model, "messages": messages, "stream": True, "options": options}) as response:
             if response.status_code != 200:
                 raise ProviderFailed("status", f"{host} answered HTTP {response.status_code}", response.status_code)
-            for line in response.iter_lines(chunk_size=1024):
-                if not line:
-                    continue
-                if len(line) > MAX_ANSWER_BYTES:
-                    raise ProviderFailed("too_large", f"{host}: a line over {MAX_ANSWER_BYTES} bytes")
+            for line in _lines(_capped(response.iter_content(chunk_size=8192), host, ends)):
                 body = json.loads(line)
                 text = str((body.get("message") or {}).get("content") or "")
                 model = str(body.get("model") or model)

@@ -92,6 +92,14 @@ def bucket_start(day: date, granularity: str) -> date:
     return day
 
 
+def bucket_count(start: date, end: date, granularity: str) -> int:
+    """How many periods buckets() would list, worked out without listing them."""
+    first = bucket_start(start, granularity)
+    if granularity == "month":
+        return (end.year - first.year) * 12 + end.month - first.month + 1
+    return (end - first).days // (7 if granularity == "week" else 1) + 1
+
+
 def buckets(start: date, end: date, granularity: str) -> list[date]:
     found, current = [], bucket_start(start, granularity)
     while current <= end:

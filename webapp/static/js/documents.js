@@ -20,6 +20,7 @@
     source = new EventSource(root.dataset.events);
     source.addEventListener("document", function (event) { onState(JSON.parse(event.data)); });
     source.addEventListener("idle", stop);
+    source.addEventListener("busy", stop);  // other tabs follow already; this one shows what it has
   }
 
   function stop() {
