@@ -309,3 +309,11 @@ def test_a_person_has_a_few_status_streams_at_most(site):
         for _ in range(STREAMS_PER_PERSON):
             STREAMS.give_back(person)
     assert "event: idle" in admin.get("/documents/events").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("domain, ok", [("example.co.jp", True), ("-x.example.com", False), ("a..b", False),
+                                        ("exa mple.com", False), ("a/b.com", False), ("", True)])
+def test_the_organisations_domain_must_look_like_one(site, domain, ok):
+    _, admin, _ = site
+    answer = post(admin, "/organisation", {"name": "Company", "domain": domain})
+    assert answer.status_code == (303 if ok else 422)
