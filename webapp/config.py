@@ -209,8 +209,12 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
         # A ping before each checkout guards against dropped server connections; SQLite has none to drop.
         # SQLite: how long a statement waits for another writer's lock (then the request gets a 503).
-        "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"timeout": float(env.get("SQLITE_BUSY_TIMEOUT", "5"))}}
-        if database_url.startswith("sqlite") else {"pool_pre_ping": True},
+        # Pool: a gevent worker serves many requests at once, so it keeps more connections than
+        # SQLAlchemy's default 5 + 10 (a request waiting for one while others wait on its row lock stalls).
+        "SQLALCHEMY_ENGINE_OPTIONS": {**({"connect_args": {"timeout": float(env.get("SQLITE_BUSY_TIMEOUT", "5"))}}
+                                         if database_url.startswith("sqlite") else {"pool_pre_ping": True}),
+                                      "pool_size": int(env.get("DB_POOL_SIZE", "10")),
+                                      "max_overflow": int(env.get("DB_MAX_OVERFLOW", "30"))},
         "OAUTH_PROVIDERS": providers,
         "ADMIN_USERS": parse_admin_users(env.get("ADMIN_USERS", "")),
         "REGISTRATION_OPEN": _bool(env.get("REGISTRATION_OPEN"), True),
