@@ -10,7 +10,7 @@ from webapp.accounts.models import Tenant
 from webapp.billing import service
 from webapp.errors import DomainError
 from webapp.remote_addr import client_ip
-from webapp.tenants.service import own_tenant
+from webapp.tenants.service import administers, own_tenant
 from webapp.web.access import require_sign_in
 from webapp.web.forms import ActionForm
 
@@ -22,7 +22,7 @@ require_sign_in(bp)
 def page():
     tenant: Tenant = own_tenant(current_user, current_user.tenant_id)
     return render_template("billing/page.html", tenant=tenant, enabled=service.enabled(), offered=service.offered(),
-                           is_admin=current_user.role == "ADMIN" or current_user.is_admin,
+                           is_admin=administers(current_user),
                            returned=request.args.get("checkout"))
 
 

@@ -17,6 +17,7 @@ from webapp.errors import DomainError
 from webapp.extensions import limiter
 from webapp.outbound import KeyedSlots
 from webapp.remote_addr import client_ip
+from webapp.tenants.service import administers
 from webapp.web.access import require_sign_in
 from webapp.web.forms import ActionForm
 
@@ -42,7 +43,7 @@ def _table(status_code: int = 200):
     documents = service.list_documents(current_user, filters, limit=PAGE_SIZE)
     return render_template("documents/_table.html", documents=documents, filters=filters,
                            labels=STATUS_LABELS, tones=STATUS_TONES,
-                           is_admin=current_user.role == "ADMIN" or current_user.is_admin), status_code
+                           is_admin=administers(current_user)), status_code
 
 
 @bp.get("/documents")
@@ -53,7 +54,7 @@ def page():
     return render_template("documents/page.html", documents=service.list_documents(current_user, filters,
                                                                                     limit=PAGE_SIZE),
                            filters=filters, labels=STATUS_LABELS, tones=STATUS_TONES, file_types=FILE_TYPES,
-                           is_admin=current_user.role == "ADMIN" or current_user.is_admin,
+                           is_admin=administers(current_user),
                            max_bytes=current_app.config["UPLOAD_MAX_BYTES"])
 
 

@@ -37,9 +37,13 @@ MAX_ORIGINS = 20
 DOMAIN_RE = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}")
 
 
+def administers(actor: User) -> bool:
+    """The tenant's administrators (role ADMIN) and instance admins manage its documents and keys."""
+    return actor.role == "ADMIN" or actor.is_admin
+
+
 def admin_of(actor: User) -> None:
-    """Only the tenant's administrators (role ADMIN) and instance admins manage its documents and keys."""
-    if actor.role != "ADMIN" and not actor.is_admin:
+    if not administers(actor):
         raise Forbidden(_l("Only an administrator of your organisation can do this."), code="PERMISSION_DENIED")
 
 

@@ -18,15 +18,12 @@ bp = Blueprint("organisation", __name__)
 require_sign_in(bp)
 
 
-def _is_admin() -> bool:
-    return current_user.role == "ADMIN" or current_user.is_admin
-
-
 def _page(error: str | None = None, status: int = 200, form: dict | None = None):
     tenant = service.own_tenant(current_user, current_user.tenant_id)
     embed = service.embed(current_user, str(tenant.id), ip=client_ip())
-    keys = service.provider_keys(current_user) if _is_admin() else []
-    return render_template("tenants/page.html", tenant=tenant, embed=embed, keys=keys, is_admin=_is_admin(),
+    is_admin = service.administers(current_user)
+    keys = service.provider_keys(current_user) if is_admin else []
+    return render_template("tenants/page.html", tenant=tenant, embed=embed, keys=keys, is_admin=is_admin,
                            origins=service.allowed_origins(tenant), settings=service.tenant_settings(tenant),
                            error=error, form=form or {}), status
 
