@@ -125,7 +125,7 @@ def test_only_administrators_pay_and_stripe_failures_are_clear(billing, stripe_s
     assert refused.status_code == 502 and refused.json["error_code"] == "PAYMENT_PROVIDER_ERROR"
     assert "sk_test" not in refused.get_data(as_text=True)
     off = create_app(env=app_env).test_client().post("/api/v1/billing/checkout", headers=tenant.headers, json=checkout)
-    assert off.status_code == 404 and off.json["error_code"] == "BILLING_NOT_CONFIGURED"
+    assert off.status_code == 503 and off.json["error_code"] == "BILLING_NOT_CONFIGURED"
 
 
 def add_usage(app, tenant_id, when: datetime, tokens_in: int, tokens_out: int, cost: float, kind="chat"):

@@ -100,7 +100,11 @@ def test_api_never_5xx_and_always_matches_its_schema(app_env):
     app_env.update(API_RATE_LIMITS="100000/minute;1000000/hour", API_INVALID_TOKEN_LIMIT="100000/minute",
                    AUTH_RATE_LIMIT="100000/minute", TASK_RATE_LIMITS="100000/minute",
                    TASK_LOG_LINES_LIMIT="10000000/minute", USAGE_KEY_REQUEST_LIMIT="100000/minute",
-                   REVIEW_RATE_LIMITS="100000/minute")
+                   REVIEW_RATE_LIMITS="100000/minute",
+                   # Billing set up (an unreachable Stripe: no fuzzing credential may start a checkout),
+                   # so its answers are the checked 400s and 403s, not billing-is-off 503s.
+                   STRIPE_SECRET_KEY="sk_test_fuzz", STRIPE_API_BASE="http://127.0.0.1:9",
+                   STRIPE_WEBHOOK_SECRET="whsec_fuzz", STRIPE_PRICES='{"PRO_MONTHLY": "price_fuzz"}')
     app = create_app(env=app_env)
     make_user(app, "admin@example.com", admin=True)
     set_config(app, make_user(app, "octo@example.com", github="octo"), OPENAI, api_key=OPENAI_KEY)

@@ -47,7 +47,7 @@ class Received(BaseModel):
            errors={400: "VALIDATION_ERROR: a plan or cycle this instance does not sell",
                    403: "PERMISSION_DENIED: not an administrator of the organisation",
                    502: "PAYMENT_PROVIDER_ERROR: Stripe did not answer properly",
-                   404: "BILLING_NOT_CONFIGURED: this instance takes no payments"})
+                   503: "BILLING_NOT_CONFIGURED: this instance takes no payments"})
 def create_checkout():
     data = parse_body(CheckoutRequest, 'Expected {"plan": "PRO", "billing_cycle": "MONTHLY"}.')
     url, session_id = service.checkout(acting_person(administering=True), data.plan, data.billing_cycle,
@@ -61,7 +61,7 @@ def create_checkout():
 @body_limit(512 * 1024)
 @operation("Stripe's events (signed)", "stripeWebhook", tags=TAGS, responses={200: Reply("Applied", Received)},
            errors={400: "INVALID_SIGNATURE: the Stripe-Signature header does not match",
-                   404: "BILLING_NOT_CONFIGURED: no STRIPE_WEBHOOK_SECRET"})
+                   503: "BILLING_NOT_CONFIGURED: no STRIPE_WEBHOOK_SECRET"})
 def stripe_webhook():
     outcome = service.handle_webhook(request.get_data(), request.headers.get("Stripe-Signature", ""))
     current_app.logger.info("stripe webhook: %s", outcome)

@@ -29,9 +29,9 @@ STRIPE_TIMEOUT = 15  # seconds per request to Stripe
 
 
 class BillingOff(DomainError):
-    """Billing is off on this instance: as if the endpoint were not there (it sells nothing)."""
+    """Billing is off on this instance (no Stripe settings): the service is unavailable here."""
 
-    status = 404
+    status = 503
     code = "BILLING_NOT_CONFIGURED"
 
 
