@@ -7,6 +7,12 @@ answers like Ollama. POST /v1/chat/completions (OpenAI's chat-completions protoc
 is a delay in seconds before an answer. A request with "stream": true gets the answer in pieces, the
 way each protocol streams it. Every request's Authorization header is recorded, so tests
 can prove a stored key was (or was not) sent; chat requests' bodies are kept in `chats`.
+
+POST /v1/embeddings (OpenAI's) and POST /api/embed (Ollama's) answer one vector per input: one
+dimension per group of `concepts` (1 when the text has any of the group's words, so "vacation" and
+休暇 can mean the same), then a few dimensions from the text's characters (never all zero). Their
+bodies are kept in `embeds`; `embed_status` and `embed_delay` make them fail or slow, `embed_reply`
+replaces the next answer's vectors (a hostile provider).
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ class FakeLLM:
         self.replies: list = []
         self.chats: list[dict] = []
         self.piece_delay = 0.0  # seconds between the pieces of a streamed answer
+        self.concepts: list[tuple[str, ...]] = []
+        self.embeds: list[dict] = []
+        self.embed_status, self.embed_delay, self.embed_reply = 200, 0.0, None
         self.server = make_server("127.0.0.1", 0, self, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -56,6 +65,8 @@ class FakeLLM:
                 return Response(self._stream(request.path, body), mimetype="text/event-stream"
                                 if request.path == "/v1/chat/completions" else "application/x-ndjson")(
                     environ, start_response)
+        elif request.path in ("/v1/embeddings", "/api/embed") and request.method == "POST":
+            body, status = self._embed(request)
         else:
             body, status = {"error": "not found"}, 404
         return Response(json.dumps(body), status=status, mimetype="application/json")(environ, start_response)
@@ -74,6 +85,30 @@ class FakeLLM:
                 "choices": [{"index": 0, "finish_reason": "stop",
                              "message": {"role": "assistant", "content": reply}}],
                 "usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150}}, 200
+
+    def vector(self, text: str) -> list[float]:
+        lowered = text.lower()
+        meaning = [1.0 if any(word in lowered for word in group) else 0.0 for group in self.concepts]
+        characters = [0.0] * 8
+        for character in lowered:
+            characters[ord(character) % 8] += 0.01
+        return meaning + [0.01 + value / max(1, len(lowered)) for value in characters]
+
+    def _embed(self, request) -> tuple[dict, int]:
+        asked = json.loads(request.get_data())
+        self.embeds.append({"path": request.path, **asked})
+        # Settings are read on arrival: a slow request still running when a test ends answers as it was asked.
+        status, reply, self.embed_reply = self.embed_status, self.embed_reply, None
+        time.sleep(self.embed_delay)
+        if status != 200:
+            return {"error": {"message": "embedding failed", "type": "server_error"}}, status
+        texts = [asked["input"]] if isinstance(asked["input"], str) else asked["input"]
+        vectors = reply if reply is not None else [self.vector(text) for text in texts]
+        tokens = sum(len(text) for text in texts)
+        if request.path == "/api/embed":
+            return {"model": asked["model"], "embeddings": vectors, "prompt_eval_count": tokens}, 200
+        return {"object": "list", "model": asked["model"], "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+                "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]}, 200
 
     def _stream(self, path: str, answer: dict):
         """The answer in pieces of a few characters, `piece_delay` apart: OpenAI's server-sent events

@@ -23,7 +23,8 @@ class ConfigError(RuntimeError):
 
 DEFAULT_PRICES = {"gpt-4": (30.0, 60.0), "gpt-4-turbo": (10.0, 30.0), "gpt-4o": (2.5, 10.0),
                   "gpt-4o-mini": (0.15, 0.6), "gpt-4.1": (2.0, 8.0), "gpt-4.1-mini": (0.4, 1.6),
-                  "gpt-4.1-nano": (0.1, 0.4), "gpt-3.5-turbo": (0.5, 1.5)}
+                  "gpt-4.1-nano": (0.1, 0.4), "gpt-3.5-turbo": (0.5, 1.5),
+                  "text-embedding-3-small": (0.02, 0.0), "text-embedding-3-large": (0.13, 0.0)}
 
 
 def _prices(value: str | None) -> dict[str, tuple[float, float]]:
@@ -274,6 +275,9 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         "RAG_LLM_TIMEOUT": float(env.get("RAG_LLM_TIMEOUT", "60")),
         "RAG_LLM_MAX_IN_FLIGHT": int(env.get("RAG_LLM_MAX_IN_FLIGHT", "8")),
         "RAG_LLM_MAX_PER_TENANT": int(env.get("RAG_LLM_MAX_PER_TENANT", "4")),  # of those, one organisation's
+        # Embeddings (an organisation that names an embedding model): a question's vector must come
+        # within this many seconds, or retrieval goes on with the full-text index alone.
+        "RAG_EMBED_TIMEOUT": float(env.get("RAG_EMBED_TIMEOUT", "10")),
         # The widget's visitors choose no model or temperature, and get answers of at most this many tokens.
         "WIDGET_MAX_TOKENS": int(env.get("WIDGET_MAX_TOKENS", "800")),
         # Billing (spec 001 §3.7): off without a secret key. Prices: JSON {"PRO_MONTHLY": "price_..."}.

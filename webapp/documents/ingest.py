@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webapp.db.base import utcnow
 from webapp.db.orm import db
+from webapp.documents import embeddings  # noqa: F401 (declares documents.embed)
 from webapp.documents.extract import ExtractionFailed, Piece, blocks, chunks, page_count
 from webapp.documents.models import Chunk, Document
 from webapp.documents.terms import document_terms
@@ -103,6 +104,7 @@ def _read(document: Document, path: Path) -> None:
     if ordinal == 0:
         raise ExtractionFailed("no text was found in it (a scanned PDF needs text recognition first)")
     _set(document_id, status="completed", progress=100)
+    enqueue("documents.embed", str(tenant_id))  # vectors for its passages, when the tenant names a model
 
 
 def _write(batch: list[dict]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.db.base import UTCDateTime, new_uuid, utcnow
@@ -57,3 +57,17 @@ class Chunk(db.Model):
     # database's own: an FTS5 table kept by triggers on SQLite, a generated tsvector column with a
     # GIN index on PostgreSQL (migration 0009); documents/search.py asks either.
     terms: Mapped[str] = mapped_column(Text, default="")
+
+
+class ChunkEmbedding(db.Model):
+    """A passage's vector, for an organisation that names an embedding model (documents/embeddings.py):
+    unit length, packed as a float32 scale and an int8 per dimension, in the space (provider and
+    model) it came from."""
+
+    __tablename__ = "chunk_embeddings"
+    __table_args__ = (Index("ix_chunk_embeddings_tenant_id_space", "tenant_id", "space"),)
+
+    chunk_id: Mapped[int] = mapped_column(BigId, ForeignKey("chunks.id", ondelete="CASCADE"), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    space: Mapped[str] = mapped_column(String(160))  # "openai:text-embedding-3-small"
+    vector: Mapped[bytes] = mapped_column(LargeBinary)

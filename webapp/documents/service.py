@@ -25,7 +25,7 @@ from webapp.accounts.models import User
 from webapp.audit import service as audit
 from webapp.db.orm import db
 from webapp.db.base import utcnow
-from webapp.documents import ingest
+from webapp.documents import embeddings, ingest
 from webapp.documents.models import FILE_TYPES, STATUSES, Document
 from webapp.errors import BadRequest, Conflict, DomainError, NotFound
 from webapp.tenants.service import admin_of
@@ -145,6 +145,11 @@ class DocumentFilter:
     file_type: str | None = None
     status: str | None = None
     search: str = ""
+
+
+def embedding_progress(actor: User) -> tuple[int, int] | None:
+    """(passages with a vector, passages) of the person's organisation; None without an embedding model."""
+    return embeddings.progress(actor.tenant_id)
 
 
 def list_documents(actor: User, filters: DocumentFilter, *, skip: int = 0, limit: int = 100) -> list[Document]:

@@ -54,7 +54,7 @@ def page():
     return render_template("documents/page.html", documents=service.list_documents(current_user, filters,
                                                                                     limit=PAGE_SIZE),
                            filters=filters, labels=STATUS_LABELS, tones=STATUS_TONES, file_types=FILE_TYPES,
-                           is_admin=administers(current_user),
+                           is_admin=administers(current_user), vectors=service.embedding_progress(current_user),
                            max_bytes=current_app.config["UPLOAD_MAX_BYTES"])
 
 

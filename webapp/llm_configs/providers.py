@@ -3,7 +3,9 @@ or /api/tags (Ollama), through webapp/outbound.py's checked, deadline-bound requ
 
 from __future__ import annotations
 
+import functools
 import json
+import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -176,12 +178,20 @@ def _total_deadline(seconds: float):
     return Timeout(seconds, _DeadlinePassed) if monkey.is_module_patched("socket") else nullcontext()
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context per process: loading the system's CA certificates takes ~50 ms, which every
+    request would otherwise pay (a question's vector is one request)."""
+    return ssl.create_default_context()
+
+
 def _openai(target: Target, base: str, messages: list[dict], options: dict, deadline: float) -> Answer:
     import openai  # the SDK is only loaded when a review asks an LLM
 
     host = _host(base)
     client = openai.OpenAI(base_url=base, api_key=target.api_key or "not-needed", timeout=deadline, max_retries=0,
-                           http_client=openai.DefaultHttpxClient(follow_redirects=False, timeout=deadline))
+                           http_client=openai.DefaultHttpxClient(follow_redirects=False, timeout=deadline,
+                                                                 verify=_tls()))
     try:
         with client:
             completion = client.chat.completions.create(model=target.model, messages=messages, **options)
@@ -252,22 +262,22 @@ def chat_stream(target: Target, messages: list[dict], *, deadline: float, allow_
         CHAT_SLOTS.give_back()
 
 
-def _capped(pieces, host: str, ends: float):
-    """The bytes of a streamed answer as they arrive, stopped at MAX_ANSWER_BYTES or at the deadline:
-    a server that sends without end (no newline, keep-alives only) is cut off, not buffered."""
+def _capped(pieces, host: str, ends: float, cap: int = MAX_ANSWER_BYTES):
+    """The bytes of a streamed answer as they arrive, stopped at `cap` or at the deadline: a server
+    that sends without end (no newline, keep-alives only) is cut off, not buffered."""
     import time
 
     total = 0
     for piece in pieces:
         total += len(piece)
-        if total > MAX_ANSWER_BYTES:
-            raise ProviderFailed("too_large", f"{host}: a streamed answer over {MAX_ANSWER_BYTES} bytes")
+        if total > cap:
+            raise ProviderFailed("too_large", f"{host}: an answer over {cap} bytes")
         if time.monotonic() > ends:
             raise ProviderFailed("timeout", f"{host}: the answer took too long")
         yield piece
 
 
-def _openai_http(deadline: float, host: str, ends: float):
+def _openai_http(deadline: float, host: str, ends: float, cap: int = MAX_ANSWER_BYTES):
     """httpx for the openai SDK, its response bodies read through _capped."""
     import httpx2 as httpx  # the HTTP client the openai SDK is built on (a fork of httpx)
     import openai
@@ -277,7 +287,7 @@ def _openai_http(deadline: float, host: str, ends: float):
             self.inner = inner
 
         def __iter__(self):
-            return _capped(self.inner, host, ends)
+            return _capped(self.inner, host, ends, cap)
 
         def close(self):
             self.inner.close()
@@ -288,7 +298,7 @@ def _openai_http(deadline: float, host: str, ends: float):
             return httpx.Response(response.status_code, headers=response.headers, stream=Capped(response.stream),
                                   extensions=response.extensions, request=request)
 
-    return openai.DefaultHttpxClient(follow_redirects=False, timeout=deadline, transport=Transport())
+    return openai.DefaultHttpxClient(follow_redirects=False, timeout=deadline, transport=Transport(verify=_tls()))
 
 
 def _openai_stream(target, base, messages, temperature, max_tokens, deadline, ends):
@@ -366,3 +376,84 @@ def _ollama_stream(target, base, messages, temperature, max_tokens, deadline, en
     except (ValueError, KeyError, TypeError, AttributeError):
         raise ProviderFailed("unreachable", f"{host}: not an Ollama chat stream") from None
     yield Answer(content="".join(parts), model=model, tokens_in=tokens_in, tokens_out=tokens_out)
+
+
+# --- Embeddings (retrieval's optional second ranking) -----------------------------------------
+
+MAX_EMBEDDING_BYTES = 32 * 1024 * 1024  # a batch's vectors, as JSON
+MAX_DIMENSIONS = 8192
+
+
+@dataclass(frozen=True)
+class Embedded:
+    vectors: list[list[float]]
+    model: str
+    tokens_in: int = 0
+
+
+def embed(target: Target, texts: list[str], *, deadline: float, allow_private: bool,
+          max_in_flight: int) -> Embedded:
+    """One vector per text, in order: OpenAI and LM Studio through the openai SDK (/v1/embeddings),
+    Ollama through its /api/embed. Checked, capped and deadline-bound like an answer; vectors of
+    the wrong number, length or content are a failure, never stored."""
+    import time
+
+    base, host = _open(target, allow_private, max_in_flight)
+    ends = time.monotonic() + deadline
+    try:
+        with _total_deadline(deadline):
+            embedded = _ollama_embed(target, base, texts, deadline, ends) if target.provider == "ollama" \
+                else _openai_embed(target, base, texts, deadline, ends)
+    except _DeadlinePassed:
+        raise ProviderFailed("timeout", f"{host}: no vectors within {deadline:g} s") from None
+    finally:
+        CHAT_SLOTS.give_back()
+    vectors = embedded.vectors
+    if len(vectors) != len(texts) or not vectors or not all(
+            isinstance(v, list) and 0 < len(v) <= MAX_DIMENSIONS and len(v) == len(vectors[0]) for v in vectors):
+        raise ProviderFailed("unreachable", f"{host}: not one vector of the same length per text")
+    return embedded
+
+
+def _openai_embed(target: Target, base: str, texts: list[str], deadline: float, ends: float) -> Embedded:
+    import httpx2 as httpx  # the HTTP client the openai SDK is built on (a fork of httpx)
+    import openai
+
+    host = _host(base)
+    client = openai.OpenAI(base_url=base, api_key=target.api_key or "not-needed", timeout=deadline, max_retries=0,
+                           http_client=_openai_http(deadline, host, ends, MAX_EMBEDDING_BYTES))
+    try:
+        with client:
+            answer = client.embeddings.create(model=target.model, input=texts, encoding_format="float")
+    except openai.APITimeoutError:
+        raise ProviderFailed("timeout", f"{host}: no vectors within {deadline:g} s") from None
+    except openai.APIStatusError as error:
+        raise ProviderFailed("status", f"{host} answered HTTP {error.status_code}", error.status_code) from None
+    except openai.APIError as error:
+        raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
+    except httpx.HTTPError as error:
+        raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
+    ordered = sorted(answer.data or [], key=lambda item: item.index)
+    return Embedded(vectors=[list(item.embedding) for item in ordered], model=answer.model or target.model,
+                    tokens_in=answer.usage.prompt_tokens if answer.usage else 0)
+
+
+def _ollama_embed(target: Target, base: str, texts: list[str], deadline: float, ends: float) -> Embedded:
+    import requests
+
+    host = _host(base)
+    try:
+        with requests.post(f"{base}/api/embed", timeout=deadline, allow_redirects=False, stream=True,
+                           json={"model": target.model, "input": texts}) as response:
+            if response.status_code != 200:
+                raise ProviderFailed("status", f"{host} answered HTTP {response.status_code}", response.status_code)
+            raw = b"".join(_capped(response.iter_content(chunk_size=65536), host, ends, MAX_EMBEDDING_BYTES))
+        body = json.loads(raw)
+        return Embedded(vectors=list(body["embeddings"]), model=str(body.get("model") or target.model),
+                        tokens_in=int(body.get("prompt_eval_count") or 0))
+    except requests.Timeout:
+        raise ProviderFailed("timeout", f"{host}: no vectors within {deadline:g} s") from None
+    except requests.RequestException as error:
+        raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
+    except (ValueError, KeyError, TypeError):
+        raise ProviderFailed("unreachable", f"{host}: not an Ollama embedding answer") from None

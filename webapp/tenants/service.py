@@ -23,6 +23,7 @@ from webapp.audit import service as audit
 from webapp.db.crypto import box, mask_secret
 from webapp.db.orm import db
 from webapp.errors import BadRequest, Conflict, Forbidden, NotFound
+from webapp.jobs import enqueue
 from webapp.llm_configs.fields import BY_NAME, PROVIDERS
 from webapp.llm_configs.providers import Target
 from webapp.llm_configs.service import HOST_PORT_RE, URL_RE
@@ -143,7 +144,7 @@ def tenant_settings(tenant: Tenant) -> dict:
     newest = db.session.scalar(select(ProviderKey.model).where(
         ProviderKey.tenant_id == tenant.id, ProviderKey.is_active.is_(True))
         .order_by(ProviderKey.created_at.desc(), ProviderKey.id).limit(1))
-    return {"embedding_model": (tenant.settings or {}).get("embedding_model"), "llm_model": newest}
+    return {"embedding_model": embedding_model(tenant) or None, "llm_model": newest}
 
 
 # --- Provider keys -----------------------------------------------------------------------------
@@ -186,6 +187,7 @@ def add_provider_key(actor: User, *, provider: str, model: str, api_key: str = "
     audit.record("provider_key.create", ip=ip, actor=actor, target=f"provider key {row.id}",
                  details={"provider": provider, "model": model})
     db.session.commit()
+    enqueue("documents.embed", str(actor.tenant_id))  # the newest key now makes the vectors too
     return row
 
 
@@ -227,8 +229,48 @@ def answer_target(tenant_id: uuid.UUID, model: str | None) -> Target | None:
             return None
         raise _invalid(_l("The model %(model)s is not set up for this organisation; use one of: %(names)s.",
                           model=model, names=", ".join(available)), "model")
+    return _target(row, row.model)
+
+
+def _target(row: ProviderKey, model: str) -> Target:
     address = row.base_url or DEFAULT_ADDRESS[row.provider]
-    return Target(row.provider, address, row.model, box().decrypt(row.secret) if row.secret else "")
+    return Target(row.provider, address, model, box().decrypt(row.secret) if row.secret else "")
+
+
+# --- Embeddings ----------------------------------------------------------------------------------
+
+
+def embedding_model(tenant: Tenant) -> str:
+    return (tenant.settings or {}).get("embedding_model") or ""
+
+
+def embedding_target(tenant_id: uuid.UUID) -> Target | None:
+    """Where the tenant's passages and questions get their vectors: its embedding model, asked with
+    its newest active key; None (full-text retrieval only) without either."""
+    tenant = db.session.get(Tenant, tenant_id)
+    model = embedding_model(tenant) if tenant else ""
+    if not model:
+        return None
+    row = db.session.scalar(select(ProviderKey).where(ProviderKey.tenant_id == tenant_id,
+                                                      ProviderKey.is_active.is_(True))
+                            .order_by(ProviderKey.created_at.desc(), ProviderKey.id).limit(1))
+    return _target(row, model) if row else None
+
+
+def set_embedding_model(actor: User, model: str, *, ip: str | None = None) -> Tenant:
+    """Name the model passages are also found with by meaning ("" turns it off). Vectors of another
+    model are replaced in the background (the documents.embed job)."""
+    admin_of(actor)
+    model = model.strip()
+    if len(model) > MAX_MODEL or not model.isprintable():
+        raise _invalid(_l("Name the model (1 to %(max)s printable characters).", max=MAX_MODEL), "embedding_model")
+    tenant = db.session.get(Tenant, actor.tenant_id)
+    tenant.settings = {**(tenant.settings or {}), "embedding_model": model or None}
+    audit.record("tenant.embedding_model", ip=ip, actor=actor, target=f"tenant {tenant.id}",
+                 details={"embedding_model": model})
+    db.session.commit()
+    enqueue("documents.embed", str(tenant.id))
+    return tenant
 
 
 def update_tenant(actor: User, *, name: str, domain: str, ip: str | None = None) -> Tenant:

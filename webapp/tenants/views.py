@@ -74,6 +74,14 @@ def add_key():
                    _("Key added. Answers use it from now on."))
 
 
+@bp.post("/organisation/embeddings")
+def embeddings():
+    model = request.form.get("embedding_model", "")
+    return _change(lambda: service.set_embedding_model(current_user, model, ip=client_ip()),
+                   _("Saved. Passages get their vectors in the background; the Documents page shows how far it is.")
+                   if model.strip() else _("Saved. Passages are found by their words only."))
+
+
 @bp.post("/organisation/keys/<key_id>/delete")
 def delete_key(key_id: str):
     return _change(lambda: service.delete_provider_key(current_user, key_id, ip=client_ip()), _("Key deleted."))
