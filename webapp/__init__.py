@@ -34,6 +34,7 @@ from webapp.api import chats as api_chats
 from webapp.api import contents as api_contents
 from webapp.api import stats as api_stats
 from webapp.api import tenants as api_tenants
+from webapp.api import workspace as api_workspace
 from webapp.api.tasks import bp as api_tasks_bp
 from webapp.audit import service as audit
 from webapp.audit.views import bp as audit_bp
@@ -74,7 +75,7 @@ BLUEPRINTS = (auth_bp, oauth_bp, dashboard_bp, admin_bp, audit_bp, llm_settings_
               usage_keys_bp, mail_bp, review_bp, api_review.requests_bp, api_review.reviews_bp, api_contents.bp,
               api_contents.uploads, api_chats.bp, api_chats.widget, api_keys_api.bp, api_tenants.bp,
               api_stats.bp, api_billing.bp, api_billing.hooks, documents_bp, chats_bp, organisation_bp, usage_bp,
-              billing_bp)
+              billing_bp, api_workspace.public, api_workspace.bp)
 
 
 class AgentDesk(Flask):

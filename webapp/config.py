@@ -278,6 +278,12 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         # Embeddings (an organisation that names an embedding model): a question's vector must come
         # within this many seconds, or retrieval goes on with the full-text index alone.
         "RAG_EMBED_TIMEOUT": float(env.get("RAG_EMBED_TIMEOUT", "10")),
+        # The agent workspace (spec 004): access tokens live an hour (§8.1); 1000 requests an hour per
+        # person, 100 an hour per address before signing in (§5); open sessions per person.
+        "WORKSPACE_ACCESS_SECONDS": int(env.get("WORKSPACE_ACCESS_SECONDS", "3600")),
+        "WORKSPACE_RATE_LIMITS": env.get("WORKSPACE_RATE_LIMITS", "1000/hour"),
+        "WORKSPACE_ANONYMOUS_LIMITS": env.get("WORKSPACE_ANONYMOUS_LIMITS", "100/hour"),
+        "WORKSPACE_MAX_ACTIVE_SESSIONS": int(env.get("WORKSPACE_MAX_ACTIVE_SESSIONS", "20")),
         # The widget's visitors choose no model or temperature, and get answers of at most this many tokens.
         "WIDGET_MAX_TOKENS": int(env.get("WIDGET_MAX_TOKENS", "800")),
         # Billing (spec 001 §3.7): off without a secret key. Prices: JSON {"PRO_MONTHLY": "price_..."}.

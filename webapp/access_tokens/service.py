@@ -76,13 +76,19 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _pair(user: User, family: str) -> Issued:
+def _access(user: User, seconds: int) -> str:
+    now = int(utcnow().timestamp())
+    return _sign({"sub": str(user.id), "iat": now, "jti": secrets.token_urlsafe(16), "typ": "access",
+                  "sv": user.session_version, "tid": str(user.tenant_id), "exp": now + seconds})
+
+
+def _pair(user: User, family: str, access_seconds: int | None = None) -> Issued:
     """A new access token and the next refresh token of `family` (added to the session)."""
     config, now = current_app.config, utcnow()
-    access_seconds, refresh_seconds = config["JWT_ACCESS_SECONDS"], config["JWT_REFRESH_SECONDS"]
+    access_seconds = access_seconds or config["JWT_ACCESS_SECONDS"]
+    refresh_seconds = config["JWT_REFRESH_SECONDS"]
     base = {"sub": str(user.id), "iat": int(now.timestamp()), "jti": secrets.token_urlsafe(16)}
-    access = _sign({**base, "typ": "access", "sv": user.session_version, "tid": str(user.tenant_id),
-                    "exp": int(now.timestamp()) + access_seconds})
+    access = _access(user, access_seconds)
     refresh = _sign({**base, "jti": secrets.token_urlsafe(16), "typ": "refresh", "fam": family,
                      "sv": user.session_version, "exp": int(now.timestamp()) + refresh_seconds})
     db.session.add(RefreshToken(user_id=user.id, family=family, token_hash=_hash(refresh), created_at=now,
@@ -90,9 +96,10 @@ def _pair(user: User, family: str) -> Issued:
     return Issued(access, refresh, access_seconds)
 
 
-def issue(user: User, *, ip: str) -> Issued:
-    """A fresh sign-in of an API client (the password was checked by the caller)."""
-    issued = _pair(user, str(uuid.uuid4()))
+def issue(user: User, *, ip: str, access_seconds: int | None = None) -> Issued:
+    """A fresh sign-in of an API client (the password was checked by the caller); the access token
+    lives JWT_ACCESS_SECONDS, or `access_seconds` (spec 004's hour)."""
+    issued = _pair(user, str(uuid.uuid4()), access_seconds)
     audit.record("auth.token.issue", ip=ip, actor=user, target=user.email or user.label, details={"method": "jwt"})
     db.session.commit()
     return issued
@@ -123,6 +130,34 @@ def refresh(raw: str, *, ip: str) -> Issued:
     issued = _pair(user, claims["fam"])
     db.session.commit()
     return issued
+
+
+def renew(raw: str, *, access_seconds: int) -> tuple[str, int]:
+    """A new access token for a valid refresh token, which stays valid (spec 004's refresh answers
+    no new refresh token, so its clients keep theirs for its 7 days): (token, seconds it lives).
+    A spent, revoked or expired one, or one from before a sign-out, is refused."""
+    claims = _claims(raw or "", "refresh")
+    if claims is None:
+        raise AuthenticationFailed(INVALID_REFRESH)
+    live = db.session.scalar(select(RefreshToken.id).where(
+        RefreshToken.token_hash == _hash(raw), RefreshToken.used_at.is_(None), RefreshToken.revoked_at.is_(None),
+        RefreshToken.expires_at > utcnow()))
+    user_id = _uuid(claims.get("sub"))
+    user = db.session.get(User, user_id) if user_id else None
+    if live is None or user is None or not user.active or claims.get("sv") != user.session_version:
+        raise AuthenticationFailed(INVALID_REFRESH)
+    return _access(user, access_seconds), access_seconds
+
+
+def expired(raw: str) -> bool:
+    """Whether `raw` is one of ours, well signed, whose time is up (spec 004 tells that apart: AUTH002)."""
+    _, key_set = _keys()
+    try:
+        claims = jwt.decode(raw, key_set, algorithms=[ALGORITHM]).claims
+    except (JoseError, ValueError, TypeError):
+        return False
+    exp = claims.get("exp")
+    return claims.get("typ") == "access" and isinstance(exp, int) and exp <= datetime.now(timezone.utc).timestamp()
 
 
 def _uuid(value) -> uuid.UUID | None:

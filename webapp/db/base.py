@@ -31,10 +31,12 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
-# Made by migration 0009 beside the models, not from them: the databases' own full-text indexes
-# over chunks.terms (SQLite's FTS5 table and its shadow tables; PostgreSQL's generated tsvector).
+# Made by migrations 0009 and 0012 beside the models, not from them: the databases' own full-text
+# indexes over chunks.terms and chat_messages.terms (SQLite's FTS5 tables and their shadow tables;
+# PostgreSQL's generated tsvectors).
 def managed_by_models(obj, name, type_, reflected, compare_to) -> bool:
-    """Alembic's include_object: autogenerate leaves the search index alone."""
-    if type_ == "table" and name and name.startswith("chunks_fts"):
+    """Alembic's include_object: autogenerate leaves the search indexes alone."""
+    if type_ == "table" and name and name.startswith(("chunks_fts", "chat_messages_fts")):
         return False
-    return not (type_ in ("column", "index") and name in ("search_vector", "ix_chunks_search_vector"))
+    return not (type_ in ("column", "index") and name in (
+        "search_vector", "ix_chunks_search_vector", "ix_chat_messages_search_vector"))

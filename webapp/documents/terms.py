@@ -89,3 +89,20 @@ def document_terms(text: str) -> str:
 def query_terms(question: str, limit: int = 32) -> list[str]:
     """A question's distinct terms, first ones first, at most `limit`."""
     return list(dict.fromkeys(terms(question)))[:limit]
+
+
+def spans(text: str, wanted: set[str]) -> list[tuple[int, int]]:
+    """Where in `text` the words whose term is in `wanted` stand, as (start, end) character offsets
+    in order (a compound's matching part alone when only the part was asked for): for highlights."""
+    from sudachipy import SplitMode
+
+    tokenizer, found = _tokenizer(), []
+    for start in range(0, len(text), PIECE_CHARS):
+        for morpheme in tokenizer.tokenize(text[start:start + PIECE_CHARS]):
+            if _keep(morpheme) in wanted:
+                found.append((start + morpheme.begin(), start + morpheme.end()))
+                continue
+            parts = morpheme.split(SplitMode.A)
+            if len(parts) > 1:
+                found.extend((start + part.begin(), start + part.end()) for part in parts if _keep(part) in wanted)
+    return found

@@ -75,8 +75,16 @@ def _tasks(error: DomainError) -> dict:  # spec 002
     return {"success": False, "error": _error_object(error, always_details=True), "timestamp": _now()}
 
 
+# Spec 004 §4.2 names its own codes for what the platform says generically.
+GUI_CODES = {"UNAUTHORIZED": "AUTH003", "RATE_LIMIT_EXCEEDED": "SYS001", "INTERNAL_SERVER_ERROR": "SYS999",
+             "SERVICE_UNAVAILABLE": "SYS002", "BAD_REQUEST": "VAL001", "PAYLOAD_TOO_LARGE": "VAL001",
+             "UNSUPPORTED_MEDIA_TYPE": "VAL001", "VALIDATION_ERROR": "VAL001"}
+
+
 def _gui(error: DomainError) -> dict:  # spec 004's ApiResponse<T>
-    return {"success": False, "error": _error_object(error), "timestamp": _now()}
+    body = _error_object(error)
+    body["code"] = GUI_CODES.get(body["code"], body["code"])
+    return {"success": False, "error": body, "timestamp": _now()}
 
 
 def _review(error: DomainError) -> dict:  # spec 003
@@ -147,7 +155,9 @@ LLM = Family("llm", "LLM settings (spec 000)", ("/v1/", "/config/"), _llm, Error
 RAG = Family("rag", "RAG chatbot (spec 001)", ("/api/v1/",), _rag, RagErrorResponse, "VALIDATION_ERROR")
 TASKS = Family("tasks", "Agent tasks (spec 002)", ("/api/v1/tasks",), _tasks, TaskErrorResponse, "VALIDATION_ERROR",
                validation_status=422, malformed_code="BAD_REQUEST")
-GUI = Family("gui", "Agent workspace (spec 004)", ("/api/",), _gui, GuiErrorResponse, "VAL001")
+GUI = Family("gui", "Agent workspace (spec 004)", ("/api/",), _gui, GuiErrorResponse, "VAL001",
+             refused=(401, "AUTH003", "Send a valid access token: Authorization: Bearer <accessToken> from "
+                                      "POST /api/auth/login."))
 REVIEW = Family("review", "Code review (spec 003)", ("/usagekey", "/codereview"), _review, ReviewErrorResponse,
                 "INVALID_REQUEST", refused=(403, "INVALID_API_KEY", "Send a valid usage key in the x-api-key header: "
                                             "this one is missing, unknown, not approved yet, revoked or expired."))

@@ -56,12 +56,15 @@ class Outcome:
         return max(1, math.ceil(blocking.reset - time.time())) if blocking else 1
 
     def headers(self) -> dict[str, str]:
-        """X-RateLimit-* per window (minute unsuffixed, hour -Hour ...). When a longer window refused
+        """X-RateLimit-* per window (minute unsuffixed, hour -Hour ...; without a minute window the
+        first window is also unsuffixed). When a longer window refused
         the request, the unsuffixed three describe that window (a client reading only the spec's
         three headers must see Remaining: 0), and the minute moves to -Minute."""
         headers = {}
         for window in self.windows:
             headers.update(_window_headers(window, window.suffix))
+        if self.windows and all(window.suffix for window in self.windows):
+            headers.update(_window_headers(self.windows[0], ""))  # no minute window (spec 004: per hour)
         blocking = self.blocking
         if blocking is not None and blocking.suffix:
             minute = next((w for w in self.windows if not w.suffix), None)

@@ -1,0 +1,362 @@
+"""The agent workspace (spec 004): a person's sessions with a coding agent, their transcripts, the
+search over them, and the person's workspace settings.
+
+Every function takes the acting person and reaches only that person's agent sessions: another
+person's session id is SESSION001, exactly as an id that does not exist. A transcript message keeps
+its content as it came (ANSI colours included, for replay) and is searched by the terms of the text
+without them (documents/terms.py: Japanese cut into words, like the documents' passages).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from markupsafe import escape
+from sqlalchemy import BigInteger, Float, Integer, String, Text, Uuid, bindparam, column, delete, func, select, text
+
+from webapp.accounts.models import User
+from webapp.chats.models import ChatMessage, ChatSession
+from webapp.db.base import UTCDateTime, utcnow
+from webapp.db.orm import db
+from webapp.documents.terms import document_terms, query_terms, spans
+from webapp.errors import BadRequest, Conflict, DomainError, NotFound
+
+KIND = "agent"
+STATUSES = ("active", "closed")
+MAX_TITLE, MAX_WORKSPACE, MAX_TAGS, MAX_TAG = 200, 200, 20, 50
+MAX_METADATA_BYTES = 8 * 1024
+DETAIL_MESSAGES = 2000  # the newest messages a session's detail carries
+ANSI_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+
+
+class SessionNotFound(NotFound):
+    code = "SESSION001"
+
+
+class SessionClosed(Conflict):
+    code = "SESSION002"
+
+
+class SessionLimit(DomainError):
+    status = 409
+    code = "SESSION003"
+
+
+def _invalid(message, field: str) -> BadRequest:
+    return BadRequest(message, code="VAL001", field=field, details={"field": field})
+
+
+def plain(content: str) -> str:
+    """What a person reads of terminal output: no ANSI sequences, carriage-return redraws resolved
+    to their last state, other control characters but newlines and tabs dropped."""
+    lines = []
+    for line in ANSI_RE.sub("", content).split("\n"):
+        line = line.rstrip("\r").rpartition("\r")[2]
+        lines.append("".join(c for c in line if c == "\t" or c.isprintable()))
+    return "\n".join(lines)
+
+
+# --- Sessions --------------------------------------------------------------------------------
+
+
+def parse_id(value) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise SessionNotFound(_l("No such session.")) from None
+
+
+def own_session(person: User, session_id) -> ChatSession:
+    session = db.session.get(ChatSession, parse_id(session_id))
+    if session is None or session.kind != KIND or session.user_id != person.id:
+        raise SessionNotFound(_l("No such session."))
+    return session
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    sessions: list[tuple[ChatSession, int]]  # (session, its message count)
+    page: int
+    limit: int
+    total: int
+
+    @property
+    def total_pages(self) -> int:
+        return math.ceil(self.total / self.limit) if self.total else 0
+
+
+def list_sessions(person: User, *, page: int = 1, limit: int = 20, status: str | None = None) -> SessionPage:
+    mine = [ChatSession.user_id == person.id, ChatSession.kind == KIND]
+    if status:
+        mine.append(ChatSession.status == status)
+    total = db.session.scalar(select(func.count()).select_from(ChatSession).where(*mine))
+    counts = select(ChatMessage.session_id, func.count().label("n")).group_by(ChatMessage.session_id).subquery()
+    rows = db.session.execute(
+        select(ChatSession, func.coalesce(counts.c.n, 0)).outerjoin(counts, counts.c.session_id == ChatSession.id)
+        .where(*mine).order_by(ChatSession.updated_at.desc(), ChatSession.id).offset((page - 1) * limit).limit(limit))
+    return SessionPage([(session, count) for session, count in rows], page, limit, total)
+
+
+def _title(value: str | None) -> str:
+    title = " ".join((value or "").split())
+    if len(title) > MAX_TITLE or not title.isprintable():
+        raise _invalid(_l("A title has at most %(max)s printable characters.", max=MAX_TITLE), "title")
+    return title
+
+
+def create_session(person: User, *, title: str | None = None, workspace: str | None = None,
+                   metadata: dict | None = None) -> ChatSession:
+    """A new active session. `workspace` is a label the person chooses (the agent's directory is the
+    server's own per-session one); `metadata.tags` become the session's tags."""
+    import json
+
+    title = _title(title) or str(_l("Session of %(when)s", when=utcnow().strftime("%Y-%m-%d %H:%M")))
+    workspace = (workspace or "").strip()
+    if len(workspace) > MAX_WORKSPACE or not workspace.isprintable():
+        raise _invalid(_l("A workspace name has at most %(max)s printable characters.", max=MAX_WORKSPACE), "workspace")
+    metadata = metadata or {}
+    if len(json.dumps(metadata, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
+        raise _invalid(_l("metadata is limited to %(max)s bytes of JSON.", max=MAX_METADATA_BYTES), "metadata")
+    tags = metadata.get("tags", [])
+    if not isinstance(tags, list) or len(tags) > MAX_TAGS or not all(
+            isinstance(tag, str) and 0 < len(tag.strip()) <= MAX_TAG and tag.isprintable() for tag in tags):
+        raise _invalid(_l("metadata.tags is a list of at most %(max)s short words.", max=MAX_TAGS), "metadata.tags")
+    active = db.session.scalar(select(func.count()).select_from(ChatSession).where(
+        ChatSession.user_id == person.id, ChatSession.kind == KIND, ChatSession.status == "active"))
+    limit = current_app.config["WORKSPACE_MAX_ACTIVE_SESSIONS"]
+    if active >= limit:
+        raise SessionLimit(_l("You have %(count)s open sessions, the most there may be: close one first.",
+                              count=limit))
+    session = ChatSession(tenant_id=person.tenant_id, user_id=person.id, kind=KIND, title=title, status="active",
+                          meta={"workspace": workspace or None, "tags": [t.strip() for t in tags],
+                                "client": {k: v for k, v in metadata.items() if k != "tags"}})
+    db.session.add(session)
+    db.session.commit()
+    return session
+
+
+def session_detail(person: User, session_id) -> tuple[ChatSession, list[ChatMessage]]:
+    session = own_session(person, session_id)
+    newest = list(db.session.scalars(select(ChatMessage).where(ChatMessage.session_id == session.id)
+                                     .order_by(ChatMessage.id.desc()).limit(DETAIL_MESSAGES)))
+    return session, newest[::-1]
+
+
+def delete_session(person: User, session_id) -> None:
+    session = own_session(person, session_id)
+    db.session.execute(delete(ChatMessage).where(ChatMessage.session_id == session.id))
+    db.session.delete(session)
+    db.session.commit()
+
+
+def close_session(person: User, session_id) -> ChatSession:
+    session = own_session(person, session_id)
+    if session.status == "closed":
+        raise SessionClosed(_l("This session is closed already."))
+    session.status, session.updated_at = "closed", utcnow()
+    db.session.commit()
+    return session
+
+
+def rename_session(person: User, session_id, title: str) -> ChatSession:
+    session = own_session(person, session_id)
+    session.title = _title(title) or session.title
+    session.updated_at = utcnow()
+    db.session.commit()
+    return session
+
+
+def add_message(session: ChatSession, role: str, content: str, *, format: str = "text",
+                meta: dict | None = None) -> ChatMessage:
+    """One piece of a transcript, in the caller's transaction: the content as it came, its terms
+    from the text without ANSI."""
+    message = ChatMessage(session_id=session.id, role=role, content=content.replace("\x00", ""), format=format,
+                          meta=meta or {}, terms=document_terms(plain(content)))
+    session.updated_at = utcnow()
+    db.session.add(message)
+    return message
+
+
+# --- Search ----------------------------------------------------------------------------------
+
+_COLUMNS = "m.id, m.uid, m.session_id, m.content, m.created_at"
+_FROM = {
+    "sqlite": """FROM chat_messages_fts JOIN chat_messages m ON m.id = chat_messages_fts.rowid
+        JOIN chat_sessions s ON s.id = m.session_id WHERE chat_messages_fts MATCH :match""",
+    "postgresql": """FROM chat_messages m JOIN chat_sessions s ON s.id = m.session_id,
+        websearch_to_tsquery('simple', :match) q WHERE m.search_vector @@ q""",
+}
+_SCORE = {"sqlite": "-bm25(chat_messages_fts)", "postgresql": "ts_rank(m.search_vector, q, 1)"}
+_DAY = {"sqlite": "date(m.created_at)", "postgresql": "to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"}
+
+
+def _statements(dialect: str, session: bool, start: bool, end: bool):
+    """The page of hits and the facets (which also count them), for the filters given: fixed SQL,
+    every value a bound parameter."""
+    where = _FROM[dialect] + " AND s.user_id = :user AND s.kind = 'agent'" + \
+        (" AND m.session_id = :session" if session else "") + (" AND m.created_at >= :start" if start else "") + \
+        (" AND m.created_at <= :end" if end else "")
+    binds = [bindparam("user", type_=Uuid)] + ([bindparam("session", type_=Uuid)] if session else []) + \
+        ([bindparam("start", type_=UTCDateTime)] if start else []) + \
+        ([bindparam("end", type_=UTCDateTime)] if end else [])
+    hits = text(f"SELECT {_COLUMNS}, {_SCORE[dialect]} AS score {where} ORDER BY score DESC, m.id DESC "
+                "LIMIT :limit OFFSET :offset").bindparams(*binds).columns(
+        column("id", BigInteger), column("uid", Uuid), column("session_id", Uuid), column("content", Text),
+        column("created_at", UTCDateTime), column("score", Float))
+    facets = text(f"SELECT m.session_id, {_DAY[dialect]} AS day, count(*) AS n {where} GROUP BY 1, 2") \
+        .bindparams(*binds).columns(column("session_id", Uuid), column("day", String), column("n", Integer))
+    return hits, facets
+
+
+@dataclass(frozen=True)
+class Hit:
+    message_id: str
+    session_id: str
+    content: str
+    highlight: str
+    timestamp: datetime
+    score: float
+
+
+@dataclass(frozen=True)
+class Found:
+    hits: list[Hit]
+    total: int
+    sessions: list[tuple[str, int]]  # facets, most hits first
+    dates: list[tuple[str, int]]  # facets, newest day first
+
+
+def _match(words: list[str], dialect: str) -> str:
+    if dialect == "postgresql":
+        return " or ".join(f'"{word}"' for word in words)
+    return " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
+
+
+def highlight(content: str, words: list[str], *, width: int = 160) -> str:
+    """HTML: an excerpt of the text around its first match, every matching word in <mark>, the rest
+    escaped (content from an agent is never markup)."""
+    text_ = plain(content)
+    found = spans(text_, set(words))
+    first = found[0][0] if found else 0
+    start = max(0, first - width // 3)
+    end = min(len(text_), start + width)
+    pieces, at = [], start
+    for begin, finish in found:
+        if begin < at or finish > end:
+            continue
+        pieces += [str(escape(text_[at:begin])), f"<mark>{escape(text_[begin:finish])}</mark>"]
+        at = finish
+    pieces.append(str(escape(text_[at:end])))
+    return ("…" if start else "") + "".join(pieces) + ("…" if end < len(text_) else "")
+
+
+def search(person: User, query: str, *, session_id: str | None = None, start: datetime | None = None,
+           end: datetime | None = None, page: int = 1, limit: int = 20) -> Found:
+    """The person's agent messages matching any word of `query`, best first, with a highlight each,
+    and how many matched per session and per day (UTC)."""
+    words = query_terms(query)
+    session = parse_id(session_id) if session_id else None
+    if session is not None:
+        own_session(person, session)
+    if not words:
+        return Found([], 0, [], [])
+    dialect = "postgresql" if db.session.get_bind().dialect.name == "postgresql" else "sqlite"
+    hits_sql, facets_sql = _statements(dialect, session is not None, start is not None, end is not None)
+    params = {"match": _match(words, dialect), "user": person.id, "session": session, "start": start, "end": end}
+    params = {k: v for k, v in params.items() if v is not None}
+    facets = db.session.execute(facets_sql, params).all()
+    rows = db.session.execute(hits_sql, {**params, "limit": limit, "offset": (page - 1) * limit}).all()
+    by_session: dict[str, int] = {}
+    by_day: dict[str, int] = {}
+    for row in facets:
+        key = str(row.session_id)
+        by_session[key] = by_session.get(key, 0) + row.n
+        by_day[str(row.day)] = by_day.get(str(row.day), 0) + row.n
+    hits = [Hit(message_id=str(row.uid) if row.uid else str(row.id), session_id=str(row.session_id),
+                content=plain(row.content), highlight=highlight(row.content, words), timestamp=row.created_at,
+                score=round(float(row.score), 4)) for row in rows]
+    return Found(hits, sum(by_session.values()),
+                 sorted(by_session.items(), key=lambda item: (-item[1], item[0])),
+                 sorted(by_day.items(), reverse=True))
+
+
+
+# --- Settings (spec 004 §2.4) ----------------------------------------------------------------
+
+FONT_SIZES = (8, 32)
+TIMEOUTS = (10, 3600)  # seconds an agent may run for one message
+DEFAULTS = {"fontSize": 14, "enableSounds": False, "autoSave": True,
+            "amazonQSettings": {"trustAllTools": False, "timeout": 300, "model": ""}}
+
+
+def settings_of(person: User) -> dict:
+    """The person's workspace settings, every field filled (theme is the site's own light/dark;
+    following the device reads as light)."""
+    from webapp.accounts.service import theme_of
+
+    stored = (person.preferences or {}).get("workspace") or {}
+    agent = {**DEFAULTS["amazonQSettings"], **(stored.get("amazonQSettings") or {})}
+    return {"theme": theme_of(person) or "light", **{k: stored.get(k, v) for k, v in DEFAULTS.items()
+                                                     if k != "amazonQSettings"}, "amazonQSettings": agent}
+
+
+def _number(value, field: str, bounds: tuple[int, int]) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not bounds[0] <= value <= bounds[1]:
+        raise _invalid(_l("%(field)s is a whole number from %(low)s to %(high)s.", field=field, low=bounds[0],
+                          high=bounds[1]), field)
+    return value
+
+
+def _flag(value, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise _invalid(_l("%(field)s is true or false.", field=field), field)
+    return value
+
+
+def update_settings(person: User, changes: dict) -> dict:
+    """A partial update: only the fields sent change; an unknown field or a wrong value is a 400 that
+    names it, and then nothing changes."""
+    from webapp.accounts.service import THEMES, set_theme
+
+    if not isinstance(changes, dict):
+        raise _invalid(_l("Send the settings to change as a JSON object."), "body")
+    current = settings_of(person)
+    stored = {k: v for k, v in current.items() if k != "theme"}
+    for field, value in changes.items():
+        if field == "theme":
+            if value not in THEMES:
+                raise _invalid(_l("theme is light or dark."), "theme")
+        elif field == "fontSize":
+            stored[field] = _number(value, field, FONT_SIZES)
+        elif field in ("enableSounds", "autoSave"):
+            stored[field] = _flag(value, field)
+        elif field == "amazonQSettings":
+            if not isinstance(value, dict):
+                raise _invalid(_l("amazonQSettings is an object."), field)
+            agent = dict(stored[field])
+            for name, setting in value.items():
+                path = f"amazonQSettings.{name}"
+                if name == "trustAllTools":
+                    agent[name] = _flag(setting, path)
+                elif name == "timeout":
+                    agent[name] = _number(setting, path, TIMEOUTS)
+                elif name == "model":
+                    if not isinstance(setting, str) or len(setting) > 100 or not setting.isprintable():
+                        raise _invalid(_l("%(field)s is a model name of at most 100 characters.", field=path), path)
+                    agent[name] = setting.strip()
+                else:
+                    raise _invalid(_l("%(field)s is not a setting.", field=path), path)
+            stored[field] = agent
+        else:
+            raise _invalid(_l("%(field)s is not a setting.", field=str(field)[:50]), str(field)[:50])
+    person.preferences = {**(person.preferences or {}), "workspace": stored}
+    if "theme" in changes:
+        set_theme(person, changes["theme"])  # commits
+    db.session.commit()
+    return settings_of(person)
