@@ -100,7 +100,8 @@ def test_refresh_gives_an_hours_token_and_keeps_the_refresh_token(app, alice):
 
         db.session.execute(db.update(User).values(session_version=User.session_version + 1))
         db.session.commit()
-    error_of(alice.client.post("/api/auth/refresh", json={"refreshToken": alice.tokens["refreshToken"]}), 401, "AUTH003")
+    spent = alice.client.post("/api/auth/refresh", json={"refreshToken": alice.tokens["refreshToken"]})
+    error_of(spent, 401, "AUTH003")
     error_of(alice.get("/api/sessions"), 401, "AUTH003")
 
 
@@ -139,7 +140,8 @@ def test_sessions_are_listed_paged_filtered_and_private(app, alice, bob):
     assert detail["metadata"] == {"workspace": "backend", "tags": ["db"]}
     [message] = detail["messages"]
     assert message["sessionId"] == ids[0] and message["role"] == "user" and uuid.UUID(message["id"])
-    for answer in (bob.get(f"/api/sessions/{ids[0]}"), bob.client.delete(f"/api/sessions/{ids[0]}", headers=bob.headers),
+    for answer in (bob.get(f"/api/sessions/{ids[0]}"),
+                   bob.client.delete(f"/api/sessions/{ids[0]}", headers=bob.headers),
                    alice.get(f"/api/sessions/{uuid.uuid4()}"), alice.get("/api/sessions/not-an-id")):
         error_of(answer, 404, "SESSION001")
     deleted = alice.client.delete(f"/api/sessions/{ids[0]}", headers=alice.headers)
