@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import jsonify
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from webapp.api.contents import acting_person
+from webapp.api.contents import Deleted, acting_person
 from webapp.api.credentials import PERSON_OR_AGENT
 from webapp.machine.blueprint import MachineBlueprint
 from webapp.machine.declarations import Reply, operation, requires
@@ -44,10 +44,6 @@ class KeyItem(BaseModel):
 
 class KeyList(RootModel[list[KeyItem]]):
     """A bare JSON array, as spec 001 answers it."""
-
-
-class Deleted(BaseModel):
-    message: str
 
 
 def _item(row: ProviderKey) -> dict:

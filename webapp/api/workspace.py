@@ -217,7 +217,7 @@ class SettingsUpdate(BaseModel):
     theme: Literal["light", "dark"] | None = None
 
 
-class Deleted(BaseModel):
+class DeletedSession(BaseModel):
     id: str
 
 
@@ -322,7 +322,7 @@ def get_session(session_id: str):
 @bp.delete("/api/sessions/<session_id>")
 @requires()
 @operation("Delete a session and its transcript", "deleteSession", tags=TAGS,
-           responses={200: Reply("Deleted", _envelope("DeletedEnvelope", Deleted))},
+           responses={200: Reply("Deleted", _envelope("DeletedSessionEnvelope", DeletedSession))},
            errors={404: "SESSION001: no such session of yours"})
 def delete_session(session_id: str):
     service.delete_session(_person(), session_id)

@@ -3,6 +3,7 @@ or /api/tags (Ollama), through webapp/outbound.py's checked, deadline-bound requ
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import ssl
@@ -178,6 +179,23 @@ def _total_deadline(seconds: float):
     return Timeout(seconds, _DeadlinePassed) if monkey.is_module_patched("socket") else nullcontext()
 
 
+@contextlib.contextmanager
+def _openai_failures(host: str, deadline: float):
+    """The openai SDK's errors, and its HTTP client's while a stream is read (past the SDK's own
+    handling), as ProviderFailed: timeout, status (with the HTTP status) or unreachable."""
+    import httpx2 as httpx  # the HTTP client the openai SDK is built on (a fork of httpx)
+    import openai
+
+    try:
+        yield
+    except (openai.APITimeoutError, httpx.TimeoutException):
+        raise ProviderFailed("timeout", f"{host}: no answer within {deadline:g} s") from None
+    except openai.APIStatusError as error:
+        raise ProviderFailed("status", f"{host} answered HTTP {error.status_code}", error.status_code) from None
+    except (openai.APIError, httpx.HTTPError) as error:
+        raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
+
+
 @functools.cache
 def _tls() -> ssl.SSLContext:
     """One TLS context per process: loading the system's CA certificates takes ~50 ms, which every
@@ -192,15 +210,8 @@ def _openai(target: Target, base: str, messages: list[dict], options: dict, dead
     client = openai.OpenAI(base_url=base, api_key=target.api_key or "not-needed", timeout=deadline, max_retries=0,
                            http_client=openai.DefaultHttpxClient(follow_redirects=False, timeout=deadline,
                                                                  verify=_tls()))
-    try:
-        with client:
-            completion = client.chat.completions.create(model=target.model, messages=messages, **options)
-    except openai.APITimeoutError:
-        raise ProviderFailed("timeout", f"{host}: no answer within {deadline:g} s") from None
-    except openai.APIStatusError as error:
-        raise ProviderFailed("status", f"{host} answered HTTP {error.status_code}", error.status_code) from None
-    except openai.APIError as error:
-        raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
+    with _openai_failures(host, deadline), client:
+        completion = client.chat.completions.create(model=target.model, messages=messages, **options)
     content = completion.choices[0].message.content or "" if completion.choices else ""
     if len(content.encode()) > MAX_ANSWER_BYTES:
         raise ProviderFailed("too_large", f"{host}: an answer over {MAX_ANSWER_BYTES} bytes")
@@ -302,7 +313,6 @@ def _openai_http(deadline: float, host: str, ends: float, cap: int = MAX_ANSWER_
 
 
 def _openai_stream(target, base, messages, temperature, max_tokens, deadline, ends):
-    import httpx2 as httpx  # the HTTP client the openai SDK is built on (a fork of httpx)
     import openai
 
     host = _host(base)
@@ -310,29 +320,18 @@ def _openai_stream(target, base, messages, temperature, max_tokens, deadline, en
     client = openai.OpenAI(base_url=base, api_key=target.api_key or "not-needed", timeout=deadline, max_retries=0,
                            http_client=_openai_http(deadline, host, ends))
     parts, model, usage = [], target.model, None
-    try:
-        with client:
-            stream = client.chat.completions.create(model=target.model, messages=messages, stream=True,
-                                                    stream_options={"include_usage": True}, **options)
-            with stream:
-                for chunk in stream:
-                    model = chunk.model or model
-                    usage = chunk.usage or usage
-                    for choice in chunk.choices or ():
-                        text = choice.delta.content if choice.delta else None
-                        if text:
-                            parts.append(text)
-                            yield text
-    except openai.APITimeoutError:
-        raise ProviderFailed("timeout", f"{host}: no answer within {deadline:g} s") from None
-    except openai.APIStatusError as error:
-        raise ProviderFailed("status", f"{host} answered HTTP {error.status_code}", error.status_code) from None
-    except openai.APIError as error:
-        raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
-    except httpx.TimeoutException:  # raised while the stream is read, past the SDK's own handling
-        raise ProviderFailed("timeout", f"{host}: no answer within {deadline:g} s") from None
-    except httpx.HTTPError as error:
-        raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
+    with _openai_failures(host, deadline), client:
+        stream = client.chat.completions.create(model=target.model, messages=messages, stream=True,
+                                                stream_options={"include_usage": True}, **options)
+        with stream:
+            for chunk in stream:
+                model = chunk.model or model
+                usage = chunk.usage or usage
+                for choice in chunk.choices or ():
+                    text = choice.delta.content if choice.delta else None
+                    if text:
+                        parts.append(text)
+                        yield text
     yield Answer(content="".join(parts), model=model, tokens_in=usage.prompt_tokens if usage else 0,
                  tokens_out=usage.completion_tokens if usage else 0)
 
@@ -416,23 +415,13 @@ def embed(target: Target, texts: list[str], *, deadline: float, allow_private: b
 
 
 def _openai_embed(target: Target, base: str, texts: list[str], deadline: float, ends: float) -> Embedded:
-    import httpx2 as httpx  # the HTTP client the openai SDK is built on (a fork of httpx)
     import openai
 
     host = _host(base)
     client = openai.OpenAI(base_url=base, api_key=target.api_key or "not-needed", timeout=deadline, max_retries=0,
                            http_client=_openai_http(deadline, host, ends, MAX_EMBEDDING_BYTES))
-    try:
-        with client:
-            answer = client.embeddings.create(model=target.model, input=texts, encoding_format="float")
-    except openai.APITimeoutError:
-        raise ProviderFailed("timeout", f"{host}: no vectors within {deadline:g} s") from None
-    except openai.APIStatusError as error:
-        raise ProviderFailed("status", f"{host} answered HTTP {error.status_code}", error.status_code) from None
-    except openai.APIError as error:
-        raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
-    except httpx.HTTPError as error:
-        raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
+    with _openai_failures(host, deadline), client:
+        answer = client.embeddings.create(model=target.model, input=texts, encoding_format="float")
     ordered = sorted(answer.data or [], key=lambda item: item.index)
     return Embedded(vectors=[list(item.embedding) for item in ordered], model=answer.model or target.model,
                     tokens_in=answer.usage.prompt_tokens if answer.usage else 0)

@@ -153,6 +153,10 @@ class _Builder:
 
     def document(self) -> dict:
         ordered = sorted(self.models, key=lambda m: m.__name__)
+        for first, second in zip(ordered, ordered[1:]):
+            if first.__name__ == second.__name__:  # a $ref names a model: two of one name would dangle
+                raise ValueError(f"two API models are named {first.__name__} ({first.__module__}, "
+                                 f"{second.__module__}): rename one")
         _, defs = models_json_schema([(m, "validation") for m in ordered], ref_template="#/components/schemas/{model}")
         _no_nul(defs)
         return {"openapi": "3.1.0", "info": INFO, "servers": [{"url": "/"}], "paths": self.paths,
