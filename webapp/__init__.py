@@ -140,7 +140,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(accounts.load_session_user)
     socketio = SocketIO()
     live_events.register(socketio)
-    socketio.init_app(app, async_mode=_async_mode(), message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"] or None)
+    socketio.init_app(app, async_mode=_async_mode(), message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"] or None,
+                      ping_interval=30)  # spec 004 §3.3: ping/pong every 30 seconds
 
 
 def _async_mode() -> str:

@@ -284,6 +284,19 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         "WORKSPACE_RATE_LIMITS": env.get("WORKSPACE_RATE_LIMITS", "1000/hour"),
         "WORKSPACE_ANONYMOUS_LIMITS": env.get("WORKSPACE_ANONYMOUS_LIMITS", "100/hour"),
         "WORKSPACE_MAX_ACTIVE_SESSIONS": int(env.get("WORKSPACE_MAX_ACTIVE_SESSIONS", "20")),
+        # The agent behind a workspace session: a command line run in a pseudo-terminal, one process
+        # per session, in AGENT_WORKDIR/<person>/<session>, with only PATH, HOME, LANG and TERM in
+        # its environment (plus the variables AGENT_PASS_ENV names). "Done" is its prompt at the end
+        # of its output, or AGENT_IDLE_SECONDS of quiet.
+        "AGENT_COMMAND": env.get("AGENT_COMMAND", ""),
+        "AGENT_WORKDIR": env.get("AGENT_WORKDIR") or str(instance_path / "agents"),
+        "AGENT_PASS_ENV": [name for name in env.get("AGENT_PASS_ENV", "").split(",") if name.strip()],
+        "AGENT_PROMPT_PATTERN": env.get("AGENT_PROMPT_PATTERN", r"(^|\n)> $"),
+        "AGENT_IDLE_SECONDS": float(env.get("AGENT_IDLE_SECONDS", "3")),
+        "AGENT_CANCEL_GRACE": float(env.get("AGENT_CANCEL_GRACE", "5")),
+        "AGENT_LINGER_SECONDS": float(env.get("AGENT_LINGER_SECONDS", "1800")),  # unused this long: ended
+        "AGENT_MAX_OUTPUT_BYTES": int(env.get("AGENT_MAX_OUTPUT_BYTES", str(50 * 1024 * 1024))),
+        "WORKSPACE_SOCKET_MESSAGES": int(env.get("WORKSPACE_SOCKET_MESSAGES", "100")),  # a minute, per connection
         # The widget's visitors choose no model or temperature, and get answers of at most this many tokens.
         "WIDGET_MAX_TOKENS": int(env.get("WIDGET_MAX_TOKENS", "800")),
         # Billing (spec 001 §3.7): off without a secret key. Prices: JSON {"PRO_MONTHLY": "price_..."}.

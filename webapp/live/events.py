@@ -14,12 +14,17 @@ from webapp.errors import NotFound
 from webapp.live.watch import watch_of
 from webapp.tasks import queries
 from webapp.tasks.access import Actor
+from webapp.workspace import events as workspace_events
 from webapp.tasks.live import INSTANCE_ADMINS, task_room, tenant_admins_room, user_room
 
 
 def connect(auth=None):
     if not current_user.is_authenticated:
-        raise ConnectionRefusedError("Sign in first.")
+        person_id = workspace_events.token_person(auth)  # spec 004: auth {token: "Bearer ..."}
+        if person_id is None:
+            raise ConnectionRefusedError("Sign in first.")
+        join_room(user_room(person_id))
+        return
     join_room(user_room(current_user.id))
     rooms = set()
     if current_user.role == "ADMIN":
@@ -33,6 +38,7 @@ def connect(auth=None):
 
 def disconnect(*_reason):
     watch_of(current_app).disconnected(request.sid)
+    workspace_events.forget(request.sid)
 
 
 def join_task(data):
@@ -59,5 +65,6 @@ def leave_task(data):
 def register(socketio) -> None:
     """Attach the handlers to an app's SocketIO."""
     for name, handler in (("connect", connect), ("disconnect", disconnect), ("join_task", join_task),
-                          ("leave_task", leave_task)):
+                          ("leave_task", leave_task), ("message", workspace_events.on_message),
+                          ("resize", workspace_events.on_resize), ("cancel", workspace_events.on_cancel)):
         socketio.on_event(name, handler)

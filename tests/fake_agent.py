@@ -1,0 +1,57 @@
+"""A CLI coding agent for the workspace tests: prints ANSI colours and a prompt ("> "), answers each
+line, and on request works slowly (until SIGINT), prints a lot, shows its terminal size, or crashes.
+
+    echo <text>   -> "\x1b[32m<text>\x1b[0m"         slow      -> a progress line each 0.2 s until ^C
+    size          -> "rows x cols" of its terminal    crash     -> exits with status 3
+    flood <kb>    -> that many KB of output           anything  -> "You said: <line>"
+"""
+
+import shutil
+import signal
+import sys
+import time
+
+
+class Interrupted(Exception):
+    pass
+
+
+def interrupted(*_):
+    raise Interrupted
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, interrupted)
+    print("\x1b[1;34mfake agent ready\x1b[0m")
+    while True:
+        try:
+            line = input("> ").strip()
+        except Interrupted:
+            print()
+            continue
+        except EOFError:
+            return
+        try:
+            if line.startswith("echo "):
+                print(f"\x1b[32m{line[5:]}\x1b[0m")
+            elif line == "slow":
+                for step in range(1000):
+                    print(f"\rworking {step}", end="", flush=True)
+                    time.sleep(0.2)
+            elif line == "size":
+                size = shutil.get_terminal_size()
+                print(f"{size.lines} x {size.columns}")
+            elif line == "crash":
+                sys.exit(3)
+            elif line.startswith("flood "):
+                for _ in range(int(line[6:])):
+                    sys.stdout.write("y" * 1023 + "\n")
+                sys.stdout.flush()
+            else:
+                print(f"You said: {line}")
+        except Interrupted:
+            print("\n\x1b[33minterrupted\x1b[0m")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Spec 004 §3 over a real server (gunicorn with gevent, as make run serves): a python-socketio client
+signs in with a token, sends messages to an agent running in a pseudo-terminal (tests/fake_agent.py),
+and receives its output, status and errors; resize reaches the terminal, cancel interrupts, a crash
+is a retryable error; another person receives nothing of it; bad payloads get WS002, not a
+disconnect."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import pytest
+import requests
+import socketio
+
+from tests.gunicorn_server import ROOT, Gunicorn
+
+PASSWORD = "Password123"
+
+
+@pytest.fixture
+def server(app_env, tmp_path):
+    env = {**app_env, "AGENT_COMMAND": f"{sys.executable} {ROOT / 'tests' / 'fake_agent.py'}",
+           "AGENT_WORKDIR": str(tmp_path / "agents"), "AGENT_IDLE_SECONDS": "2",
+           "AGENT_CANCEL_GRACE": "1", "WORKSPACE_SOCKET_MESSAGES": "40"}
+    served = Gunicorn(env).wait()
+    yield served
+    served.stop()
+
+
+def sign_in(url: str, name: str) -> str:
+    requests.post(f"{url}/api/v1/auth/register", json={"email": f"{name}@example.com", "username": name,
+                                                      "password": PASSWORD}, timeout=10)
+    answer = requests.post(f"{url}/api/auth/login", json={"username": name, "password": PASSWORD}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["data"]["accessToken"]
+
+
+class Person:
+    def __init__(self, url: str, name: str):
+        self.url, self.token = url, sign_in(url, name)
+        self.events: list[tuple[str, dict]] = []
+        self.changed = threading.Condition()
+        self.client = socketio.Client(reconnection=False)
+        for name_ in ("message", "status", "error", "tool_approval_request"):
+            self.client.on(name_, self._recorder(name_))
+        self.client.connect(url, auth={"token": f"Bearer {self.token}"}, transports=["websocket"], wait_timeout=10)
+
+    def _recorder(self, name):
+        def record(data):
+            with self.changed:
+                self.events.append((name, data))
+                self.changed.notify_all()
+        return record
+
+    def send(self, content: str, session_id: str | None = None) -> str:
+        body = {"content": content, **({"sessionId": session_id} if session_id else {})}
+        answer = self.client.call("message", body, timeout=10)
+        return answer["sessionId"]
+
+    def output(self) -> str:
+        return "".join(data["payload"]["content"] for name, data in self.events if name == "message")
+
+    def wait_for(self, check, timeout: float = 15):
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while not check():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"not seen in {timeout} s; events: {self.events[-10:]}")
+                self.changed.wait(left)
+
+    def errors(self) -> list[dict]:
+        return [data["payload"] for name, data in self.events if name == "error"]
+
+    def statuses(self) -> list[str]:
+        return [data["payload"]["status"] for name, data in self.events if name == "status"]
+
+    def close(self):
+        self.client.disconnect()
+
+
+@pytest.fixture
+def people(server):
+    made = []
+
+    def person(name):
+        made.append(Person(server.url, name))
+        return made[-1]
+    yield person
+    for each in made:
+        each.close()
+
+
+def test_a_message_runs_the_agent_and_its_output_streams_back(server, people):
+    alice = people("alice")
+    session_id = alice.send("echo マイグレーション migration done")
+    alice.wait_for(lambda: "\x1b[32mマイグレーション migration done\x1b[0m" in alice.output())
+    alice.wait_for(lambda: alice.statuses()[-1:] == ["idle"] and "processing" in alice.statuses())
+    message = next(data for name, data in alice.events if name == "message")
+    assert message["type"] == "output" and message["sessionId"] == session_id
+    assert message["payload"]["format"] == "ansi" and message["payload"]["timestamp"].endswith("Z")
+
+    headers = {"Authorization": f"Bearer {alice.token}"}
+    detail = requests.get(f"{server.url}/api/sessions/{session_id}", headers=headers, timeout=10).json()["data"]
+    assert detail["messages"][0]["role"] == "user" and detail["messages"][0]["content"].startswith("echo ")
+    transcript = "".join(m["content"] for m in detail["messages"] if m["role"] == "assistant")
+    assert "\x1b[32mマイグレーション migration done" in transcript  # stored with its colours
+    found = requests.get(f"{server.url}/api/history/search", params={"q": "マイグレーション"}, headers=headers,
+                         timeout=10).json()["data"]
+    assert {r["sessionId"] for r in found["results"]} == {session_id}
+
+    alice.send("size", session_id)  # the same agent, still running
+    alice.client.emit("resize", {"cols": 100, "rows": 40})
+    time.sleep(0.3)
+    alice.send("size", session_id)
+    alice.wait_for(lambda: "40 x 100" in alice.output())
+
+
+def test_cancel_interrupts_and_a_crash_is_a_retryable_error(server, people):
+    alice = people("alice")
+    session_id = alice.send("slow")
+    alice.wait_for(lambda: "working 2" in alice.output())
+    alice.client.emit("cancel", {"sessionId": session_id})
+    alice.wait_for(lambda: "interrupted" in alice.output())
+    alice.wait_for(lambda: alice.statuses()[-1:] == ["idle"])
+
+    alice.send("crash", session_id)
+    alice.wait_for(lambda: any(e["code"] == "AQ002" for e in alice.errors()))
+    crash = next(e for e in alice.errors() if e["code"] == "AQ002")
+    assert crash["retryable"] is True and "3" in crash["message"]
+    alice.send("echo back again", session_id)  # a new agent for the same session
+    alice.wait_for(lambda: "back again" in alice.output())
+
+
+def test_another_person_receives_nothing_and_cannot_use_the_session(server, people):
+    alice, bob = people("alice"), people("bob")
+    session_id = alice.send("echo private words")
+    alice.wait_for(lambda: "private words" in alice.output())
+    bob.client.emit("message", {"content": "echo hijack", "sessionId": session_id})
+    bob.client.emit("cancel", {"sessionId": session_id})
+    bob.wait_for(lambda: len(bob.errors()) == 2)
+    assert [e["code"] for e in bob.errors()] == ["SESSION001", "SESSION001"]
+    time.sleep(0.5)
+    assert "private words" not in bob.output() and "hijack" not in alice.output()
+
+
+@pytest.mark.parametrize("event, data", [("message", "echo hi"), ("message", {"content": ""}),
+                                         ("message", {"content": 5}), ("message", {"content": "x" * 70000}),
+                                         ("resize", {"cols": "80", "rows": 24}), ("resize", {"cols": 0, "rows": 24}),
+                                         ("cancel", {}), ("cancel", None)])
+def test_malformed_events_get_ws002_and_the_connection_stays(server, people, event, data):
+    alice = people("alice")
+    alice.client.emit(event, data)
+    alice.wait_for(lambda: alice.errors())
+    assert alice.errors()[0]["code"] == "WS002" and alice.errors()[0]["retryable"] is False
+    assert alice.client.connected
+    alice.send("echo still here")
+    alice.wait_for(lambda: "still here" in alice.output())
+
+
+def test_a_connection_has_a_message_budget(server, people):
+    alice = people("alice")
+    for _ in range(41):
+        alice.client.emit("resize", {"cols": 80, "rows": 24})
+    alice.wait_for(lambda: any(e["code"] == "SYS001" for e in alice.errors()))
+    assert alice.client.connected
+
+
+@pytest.mark.parametrize("auth", [None, {"token": "Bearer nonsense"}, {"token": ""}, "Bearer x"])
+def test_a_connection_without_a_valid_token_is_refused(server, auth):
+    stranger = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        stranger.connect(server.url, auth=auth, transports=["websocket"], wait_timeout=5)

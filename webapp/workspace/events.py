@@ -1,0 +1,156 @@
+"""Spec 004's Socket.IO events (§3): the person behind a connection, `message`, `resize`, `cancel`.
+
+A connection is a signed-in browser (its session cookie) or a client that sent `auth: {token:
+"Bearer <accessToken>"}` at connect (checked there; refused otherwise). Each event names or implies
+one of the person's agent sessions, checked in the service; the connection joins that session's room
+and receives its events only. A malformed payload is answered with an `error` event (WS002), never a
+disconnect; more than WORKSPACE_SOCKET_MESSAGES events a minute on one connection get SYS001.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from flask import current_app, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_socketio import ConnectionRefusedError, join_room
+
+from webapp.access_tokens import service as jwt_tokens
+from webapp.accounts import service as accounts
+from webapp.errors import DomainError
+from webapp.workspace import runner, service
+
+_PEOPLE: dict[str, object] = {}  # sid -> the person id of a token connection
+_CURRENT: dict[str, str] = {}  # sid -> the session its last event named (for resize)
+_RECENT: dict[str, deque] = {}  # sid -> times of its recent events
+MAX_CONTENT = 64 * 1024
+
+
+def token_person(auth) -> object | None:
+    """A token connection's person id; refuses the connection for a missing or bad token."""
+    raw = auth.get("token") if isinstance(auth, dict) else None
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    token = raw.strip().removeprefix("Bearer ").strip()
+    principal = jwt_tokens.authenticate(token)
+    if principal is None:
+        code = "AUTH002" if jwt_tokens.expired(token) else "AUTH003"
+        raise ConnectionRefusedError({"code": code, "message": _("Sign in again: the access token is not valid.")})
+    _PEOPLE[request.sid] = principal.user_id
+    return principal.user_id
+
+
+def forget(sid: str) -> None:
+    for table in (_PEOPLE, _CURRENT, _RECENT):
+        table.pop(sid, None)
+
+
+def _person():
+    if current_user.is_authenticated:
+        return current_user._get_current_object()
+    person_id = _PEOPLE.get(request.sid)
+    user = accounts.find_user(person_id) if person_id else None
+    return user if user is not None and user.active else None
+
+
+def _error(code: str, message: str, *, retryable: bool = False, session_id: str | None = None) -> None:
+    from flask_socketio import emit
+
+    emit("error", runner.event("error", session_id or "", {"code": code, "message": message, "retryable": retryable}))
+
+
+def _allowed() -> bool:
+    recent = _RECENT.setdefault(request.sid, deque())
+    now = time.monotonic()
+    while recent and now - recent[0] > 60:
+        recent.popleft()
+    if len(recent) >= current_app.config["WORKSPACE_SOCKET_MESSAGES"]:
+        _error("SYS001", _("Too many messages: at most %(count)s a minute.",
+                           count=current_app.config["WORKSPACE_SOCKET_MESSAGES"]), retryable=True)
+        return False
+    recent.append(now)
+    return True
+
+
+def _invalid(what: str) -> None:
+    _error("WS002", _("The %(event)s event's data is not valid: %(what)s", event=request.event["message"], what=what))
+
+
+def _session_of(person, value):
+    """The person's session the event names, joined; None (and an error event) otherwise."""
+    try:
+        session = service.own_session(person, value)
+    except DomainError as error:
+        _error(error.code, str(error.message), session_id=str(value)[:40])
+        return None
+    join_room(runner.room(session.id))
+    _CURRENT[request.sid] = str(session.id)
+    return session
+
+
+def on_message(data=None):
+    person = _person()
+    if person is None or not _allowed():
+        return
+    if not isinstance(data, dict) or not isinstance(data.get("content"), str) or not data["content"].strip():
+        return _invalid(_("send {content, sessionId?}"))
+    if len(data["content"]) > MAX_CONTENT or "\x00" in data["content"]:
+        return _invalid(_("content is at most %(max)s characters of text", max=MAX_CONTENT))
+    if data.get("sessionId") is None:
+        try:
+            metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+            session = service.create_session(person, workspace=metadata.get("workspace")
+                                             if isinstance(metadata.get("workspace"), str) else None)
+        except DomainError as error:
+            return _error(error.code, str(error.message))
+        join_room(runner.room(session.id))
+        _CURRENT[request.sid] = str(session.id)
+    else:
+        session = _session_of(person, data["sessionId"])
+        if session is None:
+            return
+    if session.status == "closed":
+        return _error("SESSION002", _("This session is closed already."), session_id=str(session.id))
+    agent = runner.running(session.id)
+    timeout = service.settings_of(person)["amazonQSettings"]["timeout"]
+    service.add_message(session, "user", data["content"])
+    from webapp.db.orm import db
+
+    db.session.commit()
+    if agent is None:
+        try:
+            agent = runner.start(current_app._get_current_object(), session, str(get_locale()))
+        except runner.AgentMissing:
+            return _error("AQ001", _("The agent could not be started: check AGENT_COMMAND on the server."),
+                          session_id=str(session.id))
+    runner.send(agent, data["content"], timeout=timeout)
+    return {"sessionId": str(session.id)}
+
+
+def on_resize(data=None):
+    person = _person()
+    if person is None or not _allowed():
+        return
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), int) and not isinstance(data.get(k), bool)
+                                             and 1 <= data[k] <= 1000 for k in ("cols", "rows")):
+        return _invalid(_("cols and rows are whole numbers from 1 to 1000"))
+    session_id = data.get("sessionId") or _CURRENT.get(request.sid)
+    session = _session_of(person, session_id) if session_id else None
+    agent = runner.running(session.id) if session else None
+    if agent is not None:
+        runner.resize(agent, data["cols"], data["rows"])
+
+
+def on_cancel(data=None):
+    person = _person()
+    if person is None or not _allowed():
+        return
+    if not isinstance(data, dict) or not isinstance(data.get("sessionId"), str):
+        return _invalid(_("send {sessionId}"))
+    session = _session_of(person, data["sessionId"])
+    agent = runner.running(session.id) if session else None
+    if agent is not None:
+        runner.cancel(agent)

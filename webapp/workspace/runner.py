@@ -1,0 +1,310 @@
+"""Agent processes (spec 004): one per agent session, in a pseudo-terminal, in the worker that
+started it.
+
+The agent is AGENT_COMMAND (a CLI coding agent installed on the host, or this repository's own),
+run as the server's user in its own directory under AGENT_WORKDIR (one per session), with
+TERM=xterm-256color and the PTY sized by `resize`. What it prints is sent to the session's room as
+spec 004 `message` events as it comes (ANSI kept) and stored in the transcript in pieces of at most
+half a second or 16 KB. The agent is `processing` from a person's message until it prints its prompt
+(AGENT_PROMPT_PATTERN at the end of its output) or stays quiet for AGENT_IDLE_SECONDS; a message
+that takes longer than the person's timeout setting is interrupted like `cancel` (SIGINT, then
+SIGTERM after AGENT_CANCEL_GRACE seconds) and reported as AQ003; output beyond AGENT_MAX_OUTPUT_BYTES
+ends the agent, and so does AGENT_LINGER_SECONDS without use (the next message starts another). An
+agent that exits by itself ends with an `error` event (AQ002, retryable): the next message starts a
+new one. Nothing waits on an agent while holding a database transaction.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import select
+import shlex
+import signal
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flask import Flask
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+
+from webapp.chats.models import ChatSession
+from webapp.db.orm import db
+from webapp.extensions import socketio_of
+from webapp.workspace import service
+
+READ_BYTES = 65536
+FLUSH_SECONDS, FLUSH_BYTES = 0.5, 16 * 1024
+
+
+def room(session_id) -> str:
+    return f"agent-session:{session_id}"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def event(kind: str, session_id, payload: dict) -> dict:
+    """A spec 004 server event: {type, payload, sessionId}."""
+    return {"type": kind, "payload": payload, "sessionId": str(session_id)}
+
+
+@dataclass
+class Agent:
+    app: Flask
+    session_id: uuid.UUID
+    person_id: uuid.UUID
+    locale: str
+    process: Terminal
+    status: str = "idle"
+    sent: int = 0  # messages written to it
+    prompts: int = 0  # prompts it printed (one at the start, then one after each message)
+    deadline: float | None = None  # the current message must be answered by then (monotonic)
+    cancelled_at: float | None = None
+    output_bytes: int = 0
+    last_output: float = field(default_factory=time.monotonic)
+    last_sent: float = field(default_factory=time.monotonic)
+    pending: list[str] = field(default_factory=list)
+    pending_bytes: int = 0
+    last_flush: float = field(default_factory=time.monotonic)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def emit(self, name: str, data: dict) -> None:
+        socketio_of(self.app).emit(name, data, to=room(self.session_id))
+
+    def set_status(self, status: str, message: str | None = None) -> None:
+        self.status = status
+        payload = {"status": status, **({"message": message} if message else {})}
+        self.emit("status", event("status", self.session_id, payload))
+
+    def error(self, code: str, message: str, *, retryable: bool) -> None:
+        self.emit("error", event("error", self.session_id, {"code": code, "message": message,
+                                                           "retryable": retryable}))
+
+
+class Terminal:
+    """A process on the slave side of a new pseudo-terminal, in its own session and process group
+    (signals go to the group). The standard library's subprocess, so gevent's cooperative one under
+    gunicorn: ptyprocess forks in a way that hangs a gevent worker."""
+
+    def __init__(self, command: list[str], *, cwd: str, env: dict, rows: int, cols: int):
+        import subprocess
+
+        self.fd, slave = os.openpty()
+        try:
+            self._size(slave, rows, cols)
+            self.popen = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
+                                          start_new_session=True, close_fds=True)
+        except BaseException:
+            os.close(self.fd)
+            raise
+        finally:
+            os.close(slave)
+
+    @staticmethod
+    def _size(fd: int, rows: int, cols: int) -> None:
+        import fcntl
+        import struct
+        import termios
+
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    def write(self, data: bytes) -> None:
+        os.write(self.fd, data)
+
+    def setwinsize(self, rows: int, cols: int) -> None:
+        self._size(self.fd, rows, cols)
+        self.kill(signal.SIGWINCH)
+
+    def kill(self, sig: int) -> None:
+        try:
+            os.killpg(self.popen.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def isalive(self) -> bool:
+        return self.popen.poll() is None
+
+    def terminate(self, force: bool = False) -> None:
+        self.kill(signal.SIGTERM)
+        if force:
+            for _ in range(20):
+                if not self.isalive():
+                    return
+                time.sleep(0.05)
+            self.kill(signal.SIGKILL)
+
+    @property
+    def exitstatus(self) -> int | None:
+        return self.popen.returncode
+
+    def close(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+_AGENTS: dict[uuid.UUID, Agent] = {}
+_GUARD = threading.Lock()
+
+
+def running(session_id: uuid.UUID) -> Agent | None:
+    agent = _AGENTS.get(session_id)
+    return agent if agent is not None and agent.process.isalive() else None
+
+
+def _command(app: Flask) -> list[str]:
+    command = shlex.split(app.config["AGENT_COMMAND"])
+    if not command:
+        raise AgentMissing("AGENT_COMMAND is not set")
+    return command
+
+
+def start(app: Flask, session: ChatSession, locale: str, *, cols: int = 120, rows: int = 32) -> Agent:
+    """The session's agent, started now in its own directory (AQ001 when the command is missing)."""
+    command = _command(app)
+    workdir = Path(app.config["AGENT_WORKDIR"]) / session.user_id.hex / session.id.hex
+    workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), "LANG": "C.UTF-8",
+           "TERM": "xterm-256color", "AGENTDESK_SESSION": str(session.id), "PYTHONUNBUFFERED": "1"}
+    if app.config["AGENT_PASS_ENV"]:
+        env.update({name: os.environ[name] for name in app.config["AGENT_PASS_ENV"] if name in os.environ})
+    try:
+        process = Terminal(command, cwd=str(workdir), env=env, rows=rows, cols=cols)
+    except OSError as error:
+        raise AgentMissing(str(error)) from None
+    agent = Agent(app=app, session_id=session.id, person_id=session.user_id, locale=locale, process=process)
+    with _GUARD:
+        if not _AGENTS:
+            import atexit
+
+            atexit.register(stop_all)  # a worker that stops ends its agents (registering twice is harmless)
+        _AGENTS[session.id] = agent
+    socketio_of(app).start_background_task(_read, agent)
+    return agent
+
+
+class AgentMissing(Exception):
+    """AGENT_COMMAND could not be started."""
+
+
+def send(agent: Agent, text: str, *, timeout: int) -> None:
+    agent.last_sent = time.monotonic()
+    agent.deadline = agent.last_sent + timeout
+    agent.cancelled_at = None
+    agent.sent += 1
+    agent.set_status("processing")
+    agent.process.write((text.replace("\r\n", "\n").replace("\n", "\r") + "\r").encode())
+
+
+def resize(agent: Agent, cols: int, rows: int) -> None:
+    agent.process.setwinsize(rows, cols)
+
+
+def cancel(agent: Agent) -> None:
+    """SIGINT now; SIGTERM if it is still working after the grace period (checked by the reader)."""
+    if agent.process.isalive():
+        agent.cancelled_at = time.monotonic()
+        agent.process.kill(signal.SIGINT)
+
+
+def stop_all() -> None:
+    for agent in list(_AGENTS.values()):
+        if agent.process.isalive():
+            agent.process.terminate(force=True)
+
+
+def _read(agent: Agent) -> None:
+    """The agent's output, until it exits: sent, stored, watched for the prompt and the limits."""
+    app, process = agent.app, agent.process
+    config = app.config
+    prompt = re.compile(config["AGENT_PROMPT_PATTERN"]) if config["AGENT_PROMPT_PATTERN"] else None
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    tail = ""
+    while True:
+        try:
+            ready, _, _ = select.select([process.fd], [], [], 0.2)
+            data = os.read(process.fd, READ_BYTES) if ready else b""
+        except OSError:  # EIO: the agent closed the terminal (it exited)
+            data = None
+        now = time.monotonic()
+        if data:
+            text = decoder.decode(data)
+            agent.output_bytes += len(data)
+            agent.last_output = now
+            agent.pending.append(text)
+            agent.pending_bytes += len(data)
+            agent.emit("message", event("output", agent.session_id, {"content": text, "format": "ansi",
+                                                                     "timestamp": now_iso()}))
+            tail = (tail + text)[-200:]
+            if prompt is not None and prompt.search(service.plain(tail)):
+                agent.prompts, tail = agent.prompts + 1, ""
+                if agent.status == "processing" and agent.prompts > agent.sent:  # its first prompt is the start's
+                    _flush(agent)
+                    agent.set_status("idle")
+            if agent.output_bytes > config["AGENT_MAX_OUTPUT_BYTES"]:
+                _flush(agent)
+                process.terminate(force=True)
+                _say_error(agent, "AQ002", _l("The agent printed more than this server keeps (%(size)s MB) and was "
+                                              "ended.", size=config["AGENT_MAX_OUTPUT_BYTES"] // (1024 * 1024)),
+                           retryable=True)
+        if agent.pending and (now - agent.last_flush >= FLUSH_SECONDS or agent.pending_bytes >= FLUSH_BYTES):
+            _flush(agent)
+        if data is None or (not data and not process.isalive()):
+            break
+        if agent.status == "idle" and agent.cancelled_at is None and \
+                now - max(agent.last_output, agent.last_sent) > config["AGENT_LINGER_SECONDS"]:
+            agent.cancelled_at = now  # nobody used it for long: ended quietly, the next message starts another
+            process.terminate(force=True)
+        if agent.status == "processing":
+            if agent.cancelled_at is not None and now - agent.cancelled_at > config["AGENT_CANCEL_GRACE"]:
+                process.terminate(force=True)
+            elif agent.deadline is not None and now > agent.deadline and agent.cancelled_at is None:
+                cancel(agent)
+                _say_error(agent, "AQ003", _l("The agent took longer than your timeout setting and was interrupted."),
+                           retryable=True)
+            elif not data and now - agent.last_output > config["AGENT_IDLE_SECONDS"]:
+                _flush(agent)
+                agent.set_status("idle")
+    _flush(agent)
+    for _ in range(40):  # the terminal closed: the process is exiting
+        if not process.isalive():
+            break
+        time.sleep(0.05)
+    if process.isalive():
+        process.terminate(force=True)
+    process.close()
+    code = process.exitstatus
+    with _GUARD:
+        if _AGENTS.get(agent.session_id) is agent:
+            del _AGENTS[agent.session_id]
+    if agent.cancelled_at is None:
+        _say_error(agent, "AQ002", _l("The agent stopped (exit status %(code)s). Send a message to start it again.",
+                                      code=code), retryable=True)
+    agent.set_status("idle")
+
+
+def _say_error(agent: Agent, code: str, message, *, retryable: bool) -> None:
+    with agent.app.app_context(), force_locale(agent.locale):
+        agent.error(code, str(message), retryable=retryable)
+
+
+def _flush(agent: Agent) -> None:
+    """The output since the last flush, stored as one transcript message."""
+    with agent.lock:
+        if not agent.pending:
+            return
+        content, agent.pending, agent.pending_bytes = "".join(agent.pending), [], 0
+        agent.last_flush = time.monotonic()
+    with agent.app.app_context():
+        session = db.session.get(ChatSession, agent.session_id)
+        if session is not None:  # deleted meanwhile: the output is only shown
+            service.add_message(session, "assistant", content, format="ansi")
+            db.session.commit()
