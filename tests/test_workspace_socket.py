@@ -173,3 +173,15 @@ def test_a_connection_without_a_valid_token_is_refused(server, auth):
     stranger = socketio.Client(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
         stranger.connect(server.url, auth=auth, transports=["websocket"], wait_timeout=5)
+
+
+def test_an_agent_that_reads_nothing_does_not_stall_the_server(server, people):
+    alice = people("alice")
+    session_id = alice.send("slow")  # it prints, and reads no input until interrupted
+    alice.wait_for(lambda: "working 1" in alice.output())
+    alice.client.emit("message", {"content": ("y" * 99 + "\n") * 600, "sessionId": session_id})  # 60 KB
+    time.sleep(0.5)
+    assert requests.get(f"{server.url}/health", timeout=5).status_code == 200  # the worker still serves
+    alice.wait_for(lambda: any(e["code"] == "AQ002" and e["retryable"] for e in alice.errors()), timeout=20)
+    alice.client.emit("cancel", {"sessionId": session_id})
+    alice.wait_for(lambda: "interrupted" in alice.output())

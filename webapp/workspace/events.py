@@ -115,18 +115,18 @@ def on_message(data=None):
     if session.status == "closed":
         return _error("SESSION002", _("This session is closed already."), session_id=str(session.id))
     agent = runner.running(session.id)
-    timeout = service.settings_of(person)["amazonQSettings"]["timeout"]
-    service.add_message(session, "user", data["content"])
-    from webapp.db.orm import db
-
-    db.session.commit()
     if agent is None:
         try:
             agent = runner.start(current_app._get_current_object(), session, str(get_locale()))
         except runner.AgentMissing:
             return _error("AQ001", _("The agent could not be started: check AGENT_COMMAND on the server."),
                           session_id=str(session.id))
-    runner.send(agent, data["content"], timeout=timeout)
+    try:
+        runner.send(agent, data["content"], timeout=service.settings_of(person)["amazonQSettings"]["timeout"])
+    except runner.AgentBusy:
+        return _error("AQ002", _("The agent is not taking input: wait for it, or cancel."), retryable=True,
+                      session_id=str(session.id))
+    service.record_input(session, data["content"])  # what reached the agent, in the transcript
     return {"sessionId": str(session.id)}
 
 

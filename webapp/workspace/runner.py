@@ -97,6 +97,7 @@ class Terminal:
         import subprocess
 
         self.fd, slave = os.openpty()
+        os.set_blocking(self.fd, False)  # a write to an agent that reads nothing must not stall the worker
         try:
             self._size(slave, rows, cols)
             self.popen = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
@@ -115,8 +116,17 @@ class Terminal:
 
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
-    def write(self, data: bytes) -> None:
-        os.write(self.fd, data)
+    def write(self, data: bytes, timeout: float = 5) -> None:
+        """All of `data`, waiting (cooperatively) while the terminal's input buffer is full; an agent
+        that takes nothing for `timeout` seconds is AgentBusy."""
+        deadline = time.monotonic() + timeout
+        while data:
+            try:
+                data = data[os.write(self.fd, data):]
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([], [self.fd], [], left)[1]:
+                    raise AgentBusy from None
 
     def setwinsize(self, rows: int, cols: int) -> None:
         self._size(self.fd, rows, cols)
@@ -195,6 +205,10 @@ class AgentMissing(Exception):
     """AGENT_COMMAND could not be started."""
 
 
+class AgentBusy(Exception):
+    """The agent reads no input: its terminal's buffer stays full."""
+
+
 def send(agent: Agent, text: str, *, timeout: int) -> None:
     agent.last_sent = time.monotonic()
     agent.deadline = agent.last_sent + timeout
@@ -232,6 +246,8 @@ def _read(agent: Agent) -> None:
         try:
             ready, _, _ = select.select([process.fd], [], [], 0.2)
             data = os.read(process.fd, READ_BYTES) if ready else b""
+        except BlockingIOError:
+            data = b""
         except OSError:  # EIO: the agent closed the terminal (it exited)
             data = None
         now = time.monotonic()

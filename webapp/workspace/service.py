@@ -183,6 +183,13 @@ def add_message(session: ChatSession, role: str, content: str, *, format: str = 
     return message
 
 
+def record_input(session: ChatSession, content: str) -> ChatMessage:
+    """A person's input to the session's agent, committed."""
+    message = add_message(session, "user", content)
+    db.session.commit()
+    return message
+
+
 # --- Search ----------------------------------------------------------------------------------
 
 _COLUMNS = "m.id, m.uid, m.session_id, m.content, m.created_at"
