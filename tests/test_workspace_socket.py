@@ -185,3 +185,17 @@ def test_an_agent_that_reads_nothing_does_not_stall_the_server(server, people):
     alice.wait_for(lambda: any(e["code"] == "AQ002" and e["retryable"] for e in alice.errors()), timeout=20)
     alice.client.emit("cancel", {"sessionId": session_id})
     alice.wait_for(lambda: "interrupted" in alice.output())
+
+
+def test_deleting_a_session_ends_its_agent(server, people):
+    alice = people("alice")
+    session_id = alice.send("slow")
+    alice.wait_for(lambda: "working 2" in alice.output())
+    deleted = requests.delete(f"{server.url}/api/sessions/{session_id}",
+                              headers={"Authorization": f"Bearer {alice.token}"}, timeout=10)
+    assert deleted.status_code == 200
+    time.sleep(1.0)
+    seen = alice.output()
+    time.sleep(1.0)
+    assert alice.output() == seen  # nothing more: the agent is gone
+    assert not any(e["code"] == "AQ002" for e in alice.errors())  # ended on purpose, not a crash

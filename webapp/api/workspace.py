@@ -22,7 +22,7 @@ from webapp.machine.families import GUI
 from webapp.machine.inputs import parse_body, parse_query
 from webapp.machine.observe import current_call
 from webapp.remote_addr import client_ip
-from webapp.workspace import service
+from webapp.workspace import runner, service
 
 TAGS = ("Agent workspace (spec 004)",)
 
@@ -326,6 +326,7 @@ def get_session(session_id: str):
            errors={404: "SESSION001: no such session of yours"})
 def delete_session(session_id: str):
     service.delete_session(_person(), session_id)
+    runner.stop(service.parse_id(session_id))  # its agent too, when this worker runs it
     current_call().target = f"session {session_id[:40]}"
     return _ok({"id": session_id})
 

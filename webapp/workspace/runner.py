@@ -17,6 +17,7 @@ new one. Nothing waits on an agent while holding a database transaction.
 from __future__ import annotations
 
 import codecs
+import functools
 import os
 import re
 import select
@@ -192,13 +193,30 @@ def start(app: Flask, session: ChatSession, locale: str, *, cols: int = 120, row
         raise AgentMissing(str(error)) from None
     agent = Agent(app=app, session_id=session.id, person_id=session.user_id, locale=locale, process=process)
     with _GUARD:
-        if not _AGENTS:
-            import atexit
-
-            atexit.register(stop_all)  # a worker that stops ends its agents (registering twice is harmless)
+        already = _AGENTS.get(session.id)
+        if already is not None and already.process.isalive():  # two tabs asked at once: one agent
+            process.terminate(force=True)
+            process.close()
+            return already
         _AGENTS[session.id] = agent
+    _stop_at_exit()
     socketio_of(app).start_background_task(_read, agent)
     return agent
+
+
+@functools.cache
+def _stop_at_exit() -> None:
+    import atexit
+
+    atexit.register(stop_all)  # a worker that stops ends its agents
+
+
+def stop(session_id: uuid.UUID) -> None:
+    """End the session's agent, if this worker runs it (the session was deleted): quietly."""
+    agent = _AGENTS.get(session_id)
+    if agent is not None and agent.process.isalive():
+        agent.cancelled_at = time.monotonic()
+        agent.process.terminate(force=True)
 
 
 class AgentMissing(Exception):
