@@ -28,7 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from webapp.db.orm import db
 from webapp.documents.models import Chunk, ChunkEmbedding, Document
 from webapp.jobs import enqueue, job
-from webapp.llm_configs import providers
+from webapp.llm_configs import embeddings as llm_embeddings
 from webapp.llm_configs.providers import ProviderFailed, Target
 from webapp.tenants.models import ProviderKey
 from webapp.tenants.service import embedding_target
@@ -111,7 +111,7 @@ def question_vector(tenant_id: uuid.UUID, question: str):
     if target is None:
         return None
     try:
-        embedded = providers.embed(target, [question], **_limits(current_app.config["RAG_EMBED_TIMEOUT"]))
+        embedded = llm_embeddings.embed(target, [question], **_limits(current_app.config["RAG_EMBED_TIMEOUT"]))
     except ProviderFailed as failed:
         current_app.logger.warning("question embedding for tenant %s failed (%s): words only", tenant_id,
                                    failed.detail)
@@ -193,7 +193,7 @@ def embed_passages(tenant_id: str) -> None:
             return
         texts = [f"{row.heading}\n{row.text}" if row.heading else row.text for row in batch]
         try:
-            embedded = providers.embed(target, texts, **_limits(current_app.config["RAG_LLM_TIMEOUT"]))
+            embedded = llm_embeddings.embed(target, texts, **_limits(current_app.config["RAG_LLM_TIMEOUT"]))
         except ProviderFailed as failed:
             current_app.logger.warning("embeddings for tenant %s stopped (%s); retried within a minute", tenant,
                                        failed.detail)

@@ -220,11 +220,26 @@ def _openai(target: Target, base: str, messages: list[dict], options: dict, dead
                   tokens_in=usage.prompt_tokens if usage else 0, tokens_out=usage.completion_tokens if usage else 0)
 
 
+@contextlib.contextmanager
+def _ollama_failures(host: str, deadline: float, what: str):
+    """requests' errors, and a body that is not what Ollama sends, as ProviderFailed."""
+    import requests
+
+    try:
+        yield
+    except requests.Timeout:
+        raise ProviderFailed("timeout", f"{host}: no answer within {deadline:g} s") from None
+    except requests.RequestException as error:
+        raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise ProviderFailed("unreachable", f"{host}: not an Ollama {what}") from None
+
+
 def _ollama(target: Target, base: str, messages: list[dict], options: dict, deadline: float) -> Answer:
     import requests
 
     host = _host(base)
-    try:
+    with _ollama_failures(host, deadline, "chat answer"):
         with requests.post(f"{base}/api/chat", timeout=deadline, allow_redirects=False, stream=True, json={
                 "model": target.model, "messages": messages, "stream": False, **options}) as response:
             if response.status_code != 200:
@@ -235,12 +250,6 @@ def _ollama(target: Target, base: str, messages: list[dict], options: dict, dead
         body = json.loads(raw)
         return Answer(content=str(body["message"]["content"]), model=str(body.get("model") or target.model),
                       tokens_in=int(body.get("prompt_eval_count") or 0), tokens_out=int(body.get("eval_count") or 0))
-    except requests.Timeout:
-        raise ProviderFailed("timeout", f"{host}: no answer within {deadline:g} s") from None
-    except requests.RequestException as error:
-        raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
-    except (ValueError, KeyError, TypeError):
-        raise ProviderFailed("unreachable", f"{host}: not an Ollama chat answer") from None
 
 
 # --- Streamed answers (the chat page) ---------------------------------------------------------
@@ -353,7 +362,7 @@ def _ollama_stream(target, base, messages, temperature, max_tokens, deadline, en
     host = _host(base)
     options = {k: v for k, v in (("temperature", temperature), ("num_predict", max_tokens)) if v is not None}
     parts, model, tokens_in, tokens_out = [], target.model, 0, 0
-    try:
+    with _ollama_failures(host, deadline, "chat stream"):
         with requests.post(f"{base}/api/chat", timeout=deadline, allow_redirects=False, stream=True, json={
                 "model": target.model, "messages": messages, "stream": True, "options": options}) as response:
             if response.status_code != 200:
@@ -368,81 +377,4 @@ def _ollama_stream(target, base, messages, temperature, max_tokens, deadline, en
                 if body.get("done"):
                     tokens_in, tokens_out = int(body.get("prompt_eval_count") or 0), int(body.get("eval_count") or 0)
                     break
-    except requests.Timeout:
-        raise ProviderFailed("timeout", f"{host}: no answer within {deadline:g} s") from None
-    except requests.RequestException as error:
-        raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise ProviderFailed("unreachable", f"{host}: not an Ollama chat stream") from None
     yield Answer(content="".join(parts), model=model, tokens_in=tokens_in, tokens_out=tokens_out)
-
-
-# --- Embeddings (retrieval's optional second ranking) -----------------------------------------
-
-MAX_EMBEDDING_BYTES = 32 * 1024 * 1024  # a batch's vectors, as JSON
-MAX_DIMENSIONS = 8192
-
-
-@dataclass(frozen=True)
-class Embedded:
-    vectors: list[list[float]]
-    model: str
-    tokens_in: int = 0
-
-
-def embed(target: Target, texts: list[str], *, deadline: float, allow_private: bool,
-          max_in_flight: int) -> Embedded:
-    """One vector per text, in order: OpenAI and LM Studio through the openai SDK (/v1/embeddings),
-    Ollama through its /api/embed. Checked, capped and deadline-bound like an answer; vectors of
-    the wrong number, length or content are a failure, never stored."""
-    import time
-
-    base, host = _open(target, allow_private, max_in_flight)
-    ends = time.monotonic() + deadline
-    try:
-        with _total_deadline(deadline):
-            embedded = _ollama_embed(target, base, texts, deadline, ends) if target.provider == "ollama" \
-                else _openai_embed(target, base, texts, deadline, ends)
-    except _DeadlinePassed:
-        raise ProviderFailed("timeout", f"{host}: no vectors within {deadline:g} s") from None
-    finally:
-        CHAT_SLOTS.give_back()
-    vectors = embedded.vectors
-    if len(vectors) != len(texts) or not vectors or not all(
-            isinstance(v, list) and 0 < len(v) <= MAX_DIMENSIONS and len(v) == len(vectors[0]) for v in vectors):
-        raise ProviderFailed("unreachable", f"{host}: not one vector of the same length per text")
-    return embedded
-
-
-def _openai_embed(target: Target, base: str, texts: list[str], deadline: float, ends: float) -> Embedded:
-    import openai
-
-    host = _host(base)
-    client = openai.OpenAI(base_url=base, api_key=target.api_key or "not-needed", timeout=deadline, max_retries=0,
-                           http_client=_openai_http(deadline, host, ends, MAX_EMBEDDING_BYTES))
-    with _openai_failures(host, deadline), client:
-        answer = client.embeddings.create(model=target.model, input=texts, encoding_format="float")
-    ordered = sorted(answer.data or [], key=lambda item: item.index)
-    return Embedded(vectors=[list(item.embedding) for item in ordered], model=answer.model or target.model,
-                    tokens_in=answer.usage.prompt_tokens if answer.usage else 0)
-
-
-def _ollama_embed(target: Target, base: str, texts: list[str], deadline: float, ends: float) -> Embedded:
-    import requests
-
-    host = _host(base)
-    try:
-        with requests.post(f"{base}/api/embed", timeout=deadline, allow_redirects=False, stream=True,
-                           json={"model": target.model, "input": texts}) as response:
-            if response.status_code != 200:
-                raise ProviderFailed("status", f"{host} answered HTTP {response.status_code}", response.status_code)
-            raw = b"".join(_capped(response.iter_content(chunk_size=65536), host, ends, MAX_EMBEDDING_BYTES))
-        body = json.loads(raw)
-        return Embedded(vectors=list(body["embeddings"]), model=str(body.get("model") or target.model),
-                        tokens_in=int(body.get("prompt_eval_count") or 0))
-    except requests.Timeout:
-        raise ProviderFailed("timeout", f"{host}: no vectors within {deadline:g} s") from None
-    except requests.RequestException as error:
-        raise ProviderFailed("unreachable", f"{host}: {error.__class__.__name__}") from None
-    except (ValueError, KeyError, TypeError):
-        raise ProviderFailed("unreachable", f"{host}: not an Ollama embedding answer") from None
