@@ -199,3 +199,19 @@ def test_deleting_a_session_ends_its_agent(server, people):
     time.sleep(1.0)
     assert alice.output() == seen  # nothing more: the agent is gone
     assert not any(e["code"] == "AQ002" for e in alice.errors())  # ended on purpose, not a crash
+
+
+def test_a_closed_session_takes_no_more_messages(server, people, app_env):
+    from webapp import create_app
+    from webapp.accounts.models import User
+    from webapp.db.orm import db
+    from webapp.workspace import service
+
+    alice = people("alice")
+    session_id = alice.send("echo first")
+    alice.wait_for(lambda: "first" in alice.output())
+    app = create_app(env=app_env)
+    with app.app_context():
+        service.close_session(db.session.scalar(db.select(User).where(User.username == "alice")), session_id)
+    alice.client.emit("message", {"content": "echo second", "sessionId": session_id})
+    alice.wait_for(lambda: any(e["code"] == "SESSION002" for e in alice.errors()))

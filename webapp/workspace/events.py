@@ -99,21 +99,14 @@ def on_message(data=None):
         return _invalid(_("send {content, sessionId?}"))
     if len(data["content"]) > MAX_CONTENT or "\x00" in data["content"]:
         return _invalid(_("content is at most %(max)s characters of text", max=MAX_CONTENT))
-    if data.get("sessionId") is None:
-        try:
-            metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-            session = service.create_session(person, workspace=metadata.get("workspace")
-                                             if isinstance(metadata.get("workspace"), str) else None)
-        except DomainError as error:
-            return _error(error.code, str(error.message))
-        join_room(runner.room(session.id))
-        _CURRENT[request.sid] = str(session.id)
-    else:
-        session = _session_of(person, data["sessionId"])
-        if session is None:
-            return
-    if session.status == "closed":
-        return _error("SESSION002", _("This session is closed already."), session_id=str(session.id))
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    workspace = metadata.get("workspace") if isinstance(metadata.get("workspace"), str) else None
+    try:
+        session = service.session_for_input(person, data.get("sessionId"), workspace=workspace)
+    except DomainError as error:
+        return _error(error.code, str(error.message), session_id=str(data.get("sessionId") or "")[:40] or None)
+    join_room(runner.room(session.id))
+    _CURRENT[request.sid] = str(session.id)
     agent = runner.running(session.id)
     if agent is None:
         try:

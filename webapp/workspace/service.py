@@ -183,6 +183,17 @@ def add_message(session: ChatSession, role: str, content: str, *, format: str = 
     return message
 
 
+def session_for_input(person: User, session_id, *, workspace: str | None = None) -> ChatSession:
+    """Where a person's message goes: the named session of theirs (SESSION001 otherwise, SESSION002
+    when closed), or a new one when none is named."""
+    if session_id is None:
+        return create_session(person, workspace=workspace)
+    session = own_session(person, session_id)
+    if session.status == "closed":
+        raise SessionClosed(_l("This session is closed already."))
+    return session
+
+
 def record_input(session: ChatSession, content: str) -> ChatMessage:
     """A person's input to the session's agent, committed."""
     message = add_message(session, "user", content)
