@@ -4,6 +4,8 @@ line, and on request works slowly (until SIGINT), prints a lot, shows its termin
     echo <text>   -> "\x1b[32m<text>\x1b[0m"         slow      -> a progress line each 0.2 s until ^C
     size          -> "rows x cols" of its terminal    crash     -> exits with status 3
     flood <kb>    -> that many KB of output           anything  -> "You said: <line>"
+    tool <command> [!claim] -> asks for approval (the agentdesk profile; the risk it claims is low
+                               unless !medium or !high), then "ran: <command>" or "skipped: <command>"
 """
 
 import shutil
@@ -41,6 +43,12 @@ def main() -> None:
             elif line == "size":
                 size = shutil.get_terminal_size()
                 print(f"{size.lines} x {size.columns}")
+            elif line.startswith("tool "):
+                command, _, claim = line[5:].partition(" !")
+                print(f"\x1b[36mTool:\x1b[0m shell\nCommand: {command}\nPurpose: testing approvals\n"
+                      f"Risk: {claim or 'low'}")
+                answer = input("\x1b[1mAllow this tool? [y/n]\x1b[0m ").strip().lower()
+                print(f"ran: {command}" if answer == "y" else f"skipped: {command}")
             elif line == "crash":
                 sys.exit(3)
             elif line.startswith("flood "):

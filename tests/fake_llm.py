@@ -4,7 +4,8 @@ the code review's LLM pass.
 GET /v1/models answers like OpenAI (and LM Studio) when the Bearer key matches; GET /api/tags
 answers like Ollama. POST /v1/chat/completions (OpenAI's chat-completions protocol) and POST
 /api/chat (Ollama's) answer with the next of `replies`: a string is the message content, a number
-is a delay in seconds before an answer. A request with "stream": true gets the answer in pieces, the
+is a delay in seconds before an answer, a dict {"tool": name, "arguments": {...}} calls that tool
+(function calling, each protocol's way). A request with "stream": true gets the answer in pieces, the
 way each protocol streams it. Every request's Authorization header is recorded, so tests
 can prove a stored key was (or was not) sent; chat requests' bodies are kept in `chats`.
 
@@ -78,12 +79,19 @@ class FakeLLM:
         if isinstance(reply, (int, float)):
             time.sleep(reply)
             reply = '{"findings": []}'
+        call = reply if isinstance(reply, dict) else None
         if request.path == "/api/chat":
+            message = {"role": "assistant", "content": "" if call else reply}
+            if call:
+                message["tool_calls"] = [{"function": {"name": call["tool"], "arguments": call["arguments"]}}]
             return {"model": asked["model"], "created_at": "2026-11-28T00:00:00Z", "done": True,
-                    "message": {"role": "assistant", "content": reply}, "prompt_eval_count": 120, "eval_count": 30}, 200
+                    "message": message, "prompt_eval_count": 120, "eval_count": 30}, 200
+        message = {"role": "assistant", "content": None if call else reply}
+        if call:
+            message["tool_calls"] = [{"id": f"call_{len(self.chats)}", "type": "function", "function": {
+                "name": call["tool"], "arguments": json.dumps(call["arguments"])}}]
         return {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": asked["model"],
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": reply}}],
+                "choices": [{"index": 0, "finish_reason": "tool_calls" if call else "stop", "message": message}],
                 "usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150}}, 200
 
     def vector(self, text: str) -> list[float]:

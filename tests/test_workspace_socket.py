@@ -6,6 +6,7 @@ disconnect."""
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import time
@@ -38,14 +39,15 @@ def sign_in(url: str, name: str) -> str:
 
 
 class Person:
-    def __init__(self, url: str, name: str):
-        self.url, self.token = url, sign_in(url, name)
+    def __init__(self, url: str, name: str, token: str | None = None, **resume):
+        self.url, self.token = url, token or sign_in(url, name)
         self.events: list[tuple[str, dict]] = []
         self.changed = threading.Condition()
         self.client = socketio.Client(reconnection=False)
         for name_ in ("message", "status", "error", "tool_approval_request"):
             self.client.on(name_, self._recorder(name_))
-        self.client.connect(url, auth={"token": f"Bearer {self.token}"}, transports=["websocket"], wait_timeout=10)
+        self.client.connect(url, auth={"token": f"Bearer {self.token}", **resume}, transports=["websocket"],
+                            wait_timeout=10)
 
     def _recorder(self, name):
         def record(data):
@@ -70,6 +72,9 @@ class Person:
                 if left <= 0:
                     raise AssertionError(f"not seen in {timeout} s; events: {self.events[-10:]}")
                 self.changed.wait(left)
+
+    def approval_requests(self) -> list[dict]:
+        return [data["payload"] for name, data in self.events if name == "tool_approval_request"]
 
     def errors(self) -> list[dict]:
         return [data["payload"] for name, data in self.events if name == "error"]
@@ -215,3 +220,109 @@ def test_a_closed_session_takes_no_more_messages(server, people, app_env):
         service.close_session(db.session.scalar(db.select(User).where(User.username == "alice")), session_id)
     alice.client.emit("message", {"content": "echo second", "sessionId": session_id})
     alice.wait_for(lambda: any(e["code"] == "SESSION002" for e in alice.errors()))
+
+
+def transcript(server, person: Person, session_id: str) -> list[dict]:
+    answer = requests.get(f"{server.url}/api/sessions/{session_id}",
+                          headers={"Authorization": f"Bearer {person.token}"}, timeout=10)
+    return answer.json()["data"]["messages"]
+
+
+def test_a_tool_request_is_approved_or_rejected_by_the_person(server, people):
+    alice = people("alice")
+    session_id = alice.send("tool ls -la src")
+    alice.wait_for(lambda: alice.approval_requests())
+    request = alice.approval_requests()[0]
+    assert request["tool"] == {"name": "shell", "command": "ls -la src", "purpose": "testing approvals",
+                               "risk": "low"}
+    assert alice.statuses()[-1] == "waiting_approval"
+    time.sleep(2.5)  # longer than AGENT_IDLE_SECONDS: waiting for a person is not idle
+    assert alice.statuses()[-1] == "waiting_approval"
+    alice.client.emit("tool_approval", {"requestId": request["requestId"], "approved": True, "sessionId": session_id})
+    alice.wait_for(lambda: "ran: ls -la src" in alice.output())
+    alice.wait_for(lambda: alice.statuses()[-1:] == ["idle"])
+
+    alice.send("tool rm -rf build", session_id)  # it claims low risk; the server reads it as high
+    alice.wait_for(lambda: len(alice.approval_requests()) == 2)
+    second = alice.approval_requests()[1]
+    assert second["tool"]["risk"] == "high" and second["requestId"] != request["requestId"]
+    alice.client.emit("tool_approval", {"requestId": second["requestId"], "approved": False, "sessionId": session_id})
+    alice.wait_for(lambda: "skipped: rm -rf build" in alice.output())
+    alice.client.emit("tool_approval", {"requestId": second["requestId"], "approved": True, "sessionId": session_id})
+    alice.wait_for(lambda: alice.errors())  # answered already
+    assert alice.errors()[0]["code"] == "WS002" and "ran: rm" not in alice.output()
+
+    decisions = [m["content"] for m in transcript(server, alice, session_id) if m["role"] == "user"]
+    assert decisions == ["tool ls -la src", "[approved] ls -la src", "tool rm -rf build", "[rejected] rm -rf build"]
+
+
+def test_another_person_cannot_answer_a_tool_request(server, people):
+    alice, bob = people("alice"), people("bob")
+    session_id = alice.send("tool cat notes.txt")
+    alice.wait_for(lambda: alice.approval_requests())
+    request_id = alice.approval_requests()[0]["requestId"]
+    bob.client.emit("tool_approval", {"requestId": request_id, "approved": True, "sessionId": session_id})
+    bob.wait_for(lambda: bob.errors())
+    assert bob.errors()[0]["code"] == "SESSION001" and not bob.approval_requests()
+    time.sleep(0.5)
+    assert "ran:" not in alice.output() and alice.statuses()[-1] == "waiting_approval"
+
+
+@pytest.mark.parametrize("data", [{"requestId": "x", "approved": "yes", "sessionId": "y"}, {"approved": True},
+                                  {"requestId": 1, "approved": True, "sessionId": "y"}, "approve"])
+def test_malformed_approvals_get_ws002(server, people, data):
+    alice = people("alice")
+    alice.client.emit("tool_approval", data)
+    alice.wait_for(lambda: alice.errors())
+    assert alice.errors()[0]["code"] == "WS002" and alice.client.connected
+
+
+def test_trust_all_tools_approves_only_low_risk_tools(server, people):
+    alice = people("alice")
+    changed = requests.put(f"{server.url}/api/settings", json={"amazonQSettings": {"trustAllTools": True}},
+                           headers={"Authorization": f"Bearer {alice.token}"}, timeout=10)
+    assert changed.status_code == 200
+    session_id = alice.send("tool git status")
+    alice.wait_for(lambda: "ran: git status" in alice.output())
+    assert not alice.approval_requests()
+    alice.send("tool git push --force origin main !low", session_id)
+    alice.wait_for(lambda: alice.approval_requests())
+    assert alice.approval_requests()[0]["tool"]["risk"] == "high" and "ran: git push" not in alice.output()
+    automatic = [m for m in transcript(server, alice, session_id) if m["content"] == "[approved] git status"]
+    assert len(automatic) == 1
+
+
+def test_a_client_that_comes_back_gets_what_it_missed(server, people):
+    alice = people("alice")
+    session_id = alice.send("slow")
+    alice.wait_for(lambda: "working 3" in alice.output())
+    alice.close()
+    last_seen = [data for name, data in alice.events if name == "message"][-1]["payload"]["timestamp"]
+    time.sleep(1.5)  # it goes on printing while nobody listens
+
+    again = Person(server.url, "alice", token=alice.token, sessionId=session_id, since=last_seen)
+    try:
+        again.wait_for(lambda: len(re.findall(r"working \d+", again.output())) > 12)
+        steps = [int(n) for n in re.findall(r"working (\d+)", alice.output() + again.output())]
+        assert steps == list(range(steps[0], steps[0] + len(steps)))  # nothing lost, nothing twice
+        again.client.emit("cancel", {"sessionId": session_id})
+        again.wait_for(lambda: "interrupted" in again.output())
+    finally:
+        again.close()
+
+
+def test_a_waiting_request_is_sent_again_to_a_client_that_comes_back(server, people):
+    alice = people("alice")
+    session_id = alice.send("tool ls")
+    alice.wait_for(lambda: alice.approval_requests())
+    alice.close()
+    again = Person(server.url, "alice", token=alice.token, sessionId=session_id)
+    try:
+        again.wait_for(lambda: again.approval_requests())
+        assert again.approval_requests()[0] == alice.approval_requests()[0]
+        assert again.statuses() == ["waiting_approval"]
+        again.client.emit("tool_approval", {"requestId": again.approval_requests()[0]["requestId"],
+                                            "approved": True, "sessionId": session_id})
+        again.wait_for(lambda: "ran: ls" in again.output())
+    finally:
+        again.close()

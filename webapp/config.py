@@ -288,10 +288,15 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         # per session, in AGENT_WORKDIR/<person>/<session>, with only PATH, HOME, LANG and TERM in
         # its environment (plus the variables AGENT_PASS_ENV names). "Done" is its prompt at the end
         # of its output, or AGENT_IDLE_SECONDS of quiet.
-        "AGENT_COMMAND": env.get("AGENT_COMMAND", ""),
+        "AGENT_COMMAND": env.get("AGENT_COMMAND", ""),  # none: the built-in agent (workspace/agent.py)
+        "AGENT_LLM_TIMEOUT": float(env.get("AGENT_LLM_TIMEOUT", "120")),  # the built-in agent's model, per turn
         "AGENT_WORKDIR": env.get("AGENT_WORKDIR") or str(instance_path / "agents"),
         "AGENT_PASS_ENV": [name for name in env.get("AGENT_PASS_ENV", "").split(",") if name.strip()],
         "AGENT_PROMPT_PATTERN": env.get("AGENT_PROMPT_PATTERN", r"(^|\n)> $"),
+        # How the agent asks to run a tool (workspace/approval.py): agentdesk or amazon-q; a question
+        # pattern of one's own for another agent.
+        "AGENT_APPROVAL": env.get("AGENT_APPROVAL", "agentdesk"),
+        "AGENT_APPROVAL_QUESTION": env.get("AGENT_APPROVAL_QUESTION", ""),
         "AGENT_IDLE_SECONDS": float(env.get("AGENT_IDLE_SECONDS", "3")),
         "AGENT_CANCEL_GRACE": float(env.get("AGENT_CANCEL_GRACE", "5")),
         "AGENT_LINGER_SECONDS": float(env.get("AGENT_LINGER_SECONDS", "1800")),  # unused this long: ended

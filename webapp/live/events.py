@@ -24,8 +24,10 @@ def connect(auth=None):
         if person_id is None:
             raise ConnectionRefusedError("Sign in first.")
         join_room(user_room(person_id))
+        workspace_events.resume(person_id, auth)
         return
     join_room(user_room(current_user.id))
+    workspace_events.resume(current_user.id, auth)
     rooms = set()
     if current_user.role == "ADMIN":
         rooms.add(tenant_admins_room(current_user.tenant_id))
@@ -66,5 +68,6 @@ def register(socketio) -> None:
     """Attach the handlers to an app's SocketIO."""
     for name, handler in (("connect", connect), ("disconnect", disconnect), ("join_task", join_task),
                           ("leave_task", leave_task), ("message", workspace_events.on_message),
-                          ("resize", workspace_events.on_resize), ("cancel", workspace_events.on_cancel)):
+                          ("resize", workspace_events.on_resize), ("cancel", workspace_events.on_cancel),
+                          ("tool_approval", workspace_events.on_tool_approval)):
         socketio.on_event(name, handler)

@@ -95,11 +95,19 @@ class Target:
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: dict
+
+
+@dataclass(frozen=True)
 class Answer:
     content: str
     model: str
     tokens_in: int = 0
     tokens_out: int = 0
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 class ProviderFailed(Exception):
@@ -134,6 +142,38 @@ def chat(target: Target, messages: list[dict], *, deadline: float, allow_private
                                   if v is not None}}
     return _ask(target, messages, deadline=deadline, allow_private=allow_private, max_in_flight=max_in_flight,
                 openai_options=openai_options, ollama_options=ollama_options)
+
+
+def chat_tools(target: Target, messages: list[dict], tools: list[dict], *, deadline: float, allow_private: bool,
+               max_in_flight: int) -> Answer:
+    """An answer that may call `tools` (function calling: JSON-schema functions): OpenAI and LM Studio
+    through the openai SDK's `tools`, Ollama through /api/chat's `tools`."""
+    wrapped = [{"type": "function", "function": tool} for tool in tools]
+    return _ask(target, messages, deadline=deadline, allow_private=allow_private, max_in_flight=max_in_flight,
+                openai_options={"tools": wrapped}, ollama_options={"tools": wrapped})
+
+
+def tool_turn(target: Target, answer: Answer, results: list[str]) -> list[dict]:
+    """The messages that carry on a conversation after `answer` called tools and they gave `results`,
+    in the provider's own shape."""
+    if target.provider == "ollama":
+        return [{"role": "assistant", "content": answer.content, "tool_calls": [
+            {"function": {"name": call.name, "arguments": call.arguments}} for call in answer.tool_calls]},
+            *({"role": "tool", "content": result} for result in results)]
+    return [{"role": "assistant", "content": answer.content or None, "tool_calls": [
+        {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": json.dumps(call.arguments)}}
+        for call in answer.tool_calls]},
+        *({"role": "tool", "tool_call_id": call.id, "content": result}
+          for call, result in zip(answer.tool_calls, results))]
+
+
+def _arguments(raw) -> dict:
+    """A tool call's arguments: a JSON object (OpenAI sends it as text, Ollama as an object)."""
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _open(target: Target, allow_private: bool, max_in_flight: int) -> tuple[str, str]:
@@ -212,11 +252,14 @@ def _openai(target: Target, base: str, messages: list[dict], options: dict, dead
                                                                  verify=_tls()))
     with _openai_failures(host, deadline), client:
         completion = client.chat.completions.create(model=target.model, messages=messages, **options)
-    content = completion.choices[0].message.content or "" if completion.choices else ""
+    message = completion.choices[0].message if completion.choices else None
+    content = (message.content or "") if message else ""
     if len(content.encode()) > MAX_ANSWER_BYTES:
         raise ProviderFailed("too_large", f"{host}: an answer over {MAX_ANSWER_BYTES} bytes")
+    calls = tuple(ToolCall(call.id, call.function.name, _arguments(call.function.arguments))
+                  for call in (message.tool_calls or []) if message and call.type == "function")
     usage = completion.usage
-    return Answer(content=content, model=completion.model or target.model,
+    return Answer(content=content, model=completion.model or target.model, tool_calls=calls,
                   tokens_in=usage.prompt_tokens if usage else 0, tokens_out=usage.completion_tokens if usage else 0)
 
 
@@ -248,8 +291,12 @@ def _ollama(target: Target, base: str, messages: list[dict], options: dict, dead
         if len(raw) > MAX_ANSWER_BYTES:
             raise ProviderFailed("too_large", f"{host}: an answer over {MAX_ANSWER_BYTES} bytes")
         body = json.loads(raw)
+        calls = tuple(ToolCall(f"call_{n}", str(call["function"]["name"]),
+                               _arguments(call["function"].get("arguments")))
+                      for n, call in enumerate(body["message"].get("tool_calls") or []))
         return Answer(content=str(body["message"]["content"]), model=str(body.get("model") or target.model),
-                      tokens_in=int(body.get("prompt_eval_count") or 0), tokens_out=int(body.get("eval_count") or 0))
+                      tool_calls=calls, tokens_in=int(body.get("prompt_eval_count") or 0),
+                      tokens_out=int(body.get("eval_count") or 0))
 
 
 # --- Streamed answers (the chat page) ---------------------------------------------------------

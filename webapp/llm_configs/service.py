@@ -232,7 +232,17 @@ def test_connection(actor: User, scope: Scope, data: dict, *, limits: providers.
 def instance_target() -> providers.Target | None:
     """The instance default's provider as somewhere to ask (the code review's LLM pass), or None
     when the default names no provider or no model."""
-    values = view(Scope(None)).values
+    return target_of(Scope(None))
+
+
+def system_prompt_of(scope: Scope) -> str:
+    return view(scope).values.get("system_prompt") or ""
+
+
+def target_of(scope: Scope) -> providers.Target | None:
+    """The provider a person's settings (their own over the instance default) name, as somewhere to
+    ask (the workspace's built-in agent), or None when no provider or no model is in effect."""
+    values = view(scope).values
     provider = values.get("provider")
     if provider not in PROVIDERS:
         return None

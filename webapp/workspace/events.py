@@ -1,4 +1,5 @@
-"""Spec 004's Socket.IO events (§3): the person behind a connection, `message`, `resize`, `cancel`.
+"""Spec 004's Socket.IO events (§3): the person behind a connection, `message`, `resize`, `cancel`,
+`tool_approval`, and what a client that comes back missed.
 
 A connection is a signed-in browser (its session cookie) or a client that sent `auth: {token:
 "Bearer <accessToken>"}` at connect (checked there; refused otherwise). Each event names or implies
@@ -21,7 +22,7 @@ from flask_socketio import ConnectionRefusedError, join_room
 from webapp.access_tokens import service as jwt_tokens
 from webapp.accounts import service as accounts
 from webapp.errors import DomainError
-from webapp.workspace import runner, service
+from webapp.workspace import replay, runner, service
 
 _PEOPLE: dict[str, object] = {}  # sid -> the person id of a token connection
 _CURRENT: dict[str, str] = {}  # sid -> the session its last event named (for resize)
@@ -114,8 +115,9 @@ def on_message(data=None):
         except runner.AgentMissing:
             return _error("AQ001", _("The agent could not be started: check AGENT_COMMAND on the server."),
                           session_id=str(session.id))
+    settings = service.settings_of(person)["amazonQSettings"]
     try:
-        runner.send(agent, data["content"], timeout=service.settings_of(person)["amazonQSettings"]["timeout"])
+        runner.send(agent, data["content"], timeout=settings["timeout"], trust_all=settings["trustAllTools"])
     except runner.AgentBusy:
         return _error("AQ002", _("The agent is not taking input: wait for it, or cancel."), retryable=True,
                       session_id=str(session.id))
@@ -147,3 +149,48 @@ def on_cancel(data=None):
     agent = runner.running(session.id) if session else None
     if agent is not None:
         runner.cancel(agent)
+
+
+def on_tool_approval(data=None):
+    person = _person()
+    if person is None or not _allowed():
+        return
+    if not isinstance(data, dict) or not isinstance(data.get("requestId"), str) or \
+            not isinstance(data.get("approved"), bool) or not isinstance(data.get("sessionId"), str):
+        return _invalid(_("send {requestId, approved: true or false, sessionId}"))
+    session = _session_of(person, data["sessionId"])
+    if session is None:
+        return
+    agent = runner.running(session.id)
+    try:
+        if agent is None:
+            raise runner.NotWaiting(data["requestId"])
+        request = runner.answer(agent, data["requestId"], data["approved"])
+    except runner.NotWaiting:
+        return _error("WS002", _("That approval request is not waiting any more: it was answered, cancelled, "
+                                 "or the agent stopped."), session_id=str(session.id))
+    except runner.AgentBusy:
+        return _error("AQ002", _("The agent is not taking input: wait for it, or cancel."), retryable=True,
+                      session_id=str(session.id))
+    service.record_decision(session, request["tool"], approved=data["approved"])
+
+
+def resume(person_id, auth) -> None:
+    """A connection (new or come back) follows the person's sessions whose agents run here; with
+    `auth: {sessionId, since}` it first gets that session's output after `since` (the timestamp of
+    the last output event it saw) and any approval request still waiting."""
+    from flask_socketio import emit
+
+    for session_id in runner.sessions_of(person_id):
+        join_room(runner.room(session_id))
+    wanted = auth.get("sessionId") if isinstance(auth, dict) else None
+    if not isinstance(wanted, str):
+        return
+    person = accounts.find_user(person_id)
+    try:
+        session = service.own_session(person, wanted)
+    except DomainError as error:
+        return _error(error.code, str(error.message), session_id=wanted[:40])
+    join_room(runner.room(session.id))
+    _CURRENT[request.sid] = str(session.id)
+    runner.missed(session, replay.normal_stamp(auth.get("since")), lambda name, data: emit(name, data))

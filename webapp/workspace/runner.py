@@ -17,12 +17,14 @@ new one. Nothing waits on an agent while holding a database transaction.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import functools
 import os
 import re
 import select
 import shlex
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -37,7 +39,7 @@ from flask_babel import lazy_gettext as _l
 from webapp.chats.models import ChatSession
 from webapp.db.orm import db
 from webapp.extensions import socketio_of
-from webapp.workspace import service
+from webapp.workspace import approval, replay, service
 
 READ_BYTES = 65536
 FLUSH_SECONDS, FLUSH_BYTES = 0.5, 16 * 1024
@@ -71,7 +73,11 @@ class Agent:
     output_bytes: int = 0
     last_output: float = field(default_factory=time.monotonic)
     last_sent: float = field(default_factory=time.monotonic)
-    pending: list[str] = field(default_factory=list)
+    profile: approval.Profile | None = None  # how its approval questions read
+    trust_all: bool = False  # the person's trustAllTools: low-risk tools are approved without asking
+    request: dict | None = None  # the tool_approval_request waiting for the person's decision
+    waiting_since: float = 0.0
+    pending: list[tuple[str, str]] = field(default_factory=list)  # output not stored yet, with its timestamps
     pending_bytes: int = 0
     last_flush: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -171,11 +177,21 @@ def running(session_id: uuid.UUID) -> Agent | None:
     return agent if agent is not None and agent.process.isalive() else None
 
 
+def sessions_of(person_id) -> list[uuid.UUID]:
+    """The person's sessions whose agents run in this worker."""
+    return [agent.session_id for agent in list(_AGENTS.values()) if agent.person_id == person_id]
+
+
+BUILT_IN = [sys.executable, "-m", "webapp.workspace.agent"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
 def _command(app: Flask) -> list[str]:
-    command = shlex.split(app.config["AGENT_COMMAND"])
-    if not command:
-        raise AgentMissing("AGENT_COMMAND is not set")
-    return command
+    """AGENT_COMMAND, or the built-in agent when it names none."""
+    try:
+        return shlex.split(app.config["AGENT_COMMAND"]) or BUILT_IN
+    except ValueError as error:
+        raise AgentMissing(f"AGENT_COMMAND: {error}") from None
 
 
 def start(app: Flask, session: ChatSession, locale: str, *, cols: int = 120, rows: int = 32) -> Agent:
@@ -187,11 +203,18 @@ def start(app: Flask, session: ChatSession, locale: str, *, cols: int = 120, row
            "TERM": "xterm-256color", "AGENTDESK_SESSION": str(session.id), "PYTHONUNBUFFERED": "1"}
     if app.config["AGENT_PASS_ENV"]:
         env.update({name: os.environ[name] for name in app.config["AGENT_PASS_ENV"] if name in os.environ})
+    if command == BUILT_IN:  # our own code reads the database like the app; its commands get none of this
+        env = {**os.environ, **env, "PYTHONPATH": str(ROOT), "AGENTDESK_LOCALE": locale}
+    try:
+        profile = approval.profile(app.config["AGENT_APPROVAL"], app.config["AGENT_APPROVAL_QUESTION"])
+    except (KeyError, re.error) as error:
+        raise AgentMissing(f"AGENT_APPROVAL: {error}") from None
     try:
         process = Terminal(command, cwd=str(workdir), env=env, rows=rows, cols=cols)
     except OSError as error:
         raise AgentMissing(str(error)) from None
-    agent = Agent(app=app, session_id=session.id, person_id=session.user_id, locale=locale, process=process)
+    agent = Agent(app=app, session_id=session.id, person_id=session.user_id, locale=locale, process=process,
+                  profile=profile)
     with _GUARD:
         already = _AGENTS.get(session.id)
         if already is not None and already.process.isalive():  # two tabs asked at once: one agent
@@ -227,13 +250,35 @@ class AgentBusy(Exception):
     """The agent reads no input: its terminal's buffer stays full."""
 
 
-def send(agent: Agent, text: str, *, timeout: int) -> None:
+class NotWaiting(Exception):
+    """No approval request of that id is waiting (answered already, or the agent moved on)."""
+
+
+def send(agent: Agent, text: str, *, timeout: int, trust_all: bool = False) -> None:
     agent.last_sent = time.monotonic()
     agent.deadline = agent.last_sent + timeout
     agent.cancelled_at = None
+    agent.trust_all = trust_all
     agent.sent += 1
     agent.set_status("processing")
     agent.process.write((text.replace("\r\n", "\n").replace("\n", "\r") + "\r").encode())
+
+
+def answer(agent: Agent, request_id: str, approved: bool) -> dict:
+    """The person's decision on the waiting request, typed as the agent's own answer; the request."""
+    with agent.lock:
+        if agent.request is None or agent.request["requestId"] != request_id:
+            raise NotWaiting(request_id)
+        request, agent.request = agent.request, None
+    if agent.deadline is not None:  # the time spent deciding is the person's, not the agent's
+        agent.deadline += time.monotonic() - agent.waiting_since
+    agent.process.write(((agent.profile.yes if approved else agent.profile.no) + "\r").encode())
+    agent.set_status("processing")
+    return request
+
+
+def waiting(agent: Agent) -> dict | None:
+    return agent.request
 
 
 def resize(agent: Agent, cols: int, rows: int) -> None:
@@ -244,6 +289,9 @@ def cancel(agent: Agent) -> None:
     """SIGINT now; SIGTERM if it is still working after the grace period (checked by the reader)."""
     if agent.process.isalive():
         agent.cancelled_at = time.monotonic()
+        if agent.request is not None:  # a cancelled question is not answered any more
+            agent.request = None
+            agent.set_status("processing")
         agent.process.kill(signal.SIGINT)
 
 
@@ -259,7 +307,7 @@ def _read(agent: Agent) -> None:
     config = app.config
     prompt = re.compile(config["AGENT_PROMPT_PATTERN"]) if config["AGENT_PROMPT_PATTERN"] else None
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
-    tail = ""
+    tail = asking = ""  # the output's end (for the prompt and the approval question); since the last question
     while True:
         try:
             ready, _, _ = select.select([process.fd], [], [], 0.2)
@@ -273,13 +321,22 @@ def _read(agent: Agent) -> None:
             text = decoder.decode(data)
             agent.output_bytes += len(data)
             agent.last_output = now
-            agent.pending.append(text)
-            agent.pending_bytes += len(data)
-            agent.emit("message", event("output", agent.session_id, {"content": text, "format": "ansi",
-                                                                     "timestamp": now_iso()}))
-            tail = (tail + text)[-200:]
-            if prompt is not None and prompt.search(service.plain(tail)):
-                agent.prompts, tail = agent.prompts + 1, ""
+            stamp = now_iso()
+            with agent.lock:  # a client's replay finds each piece once: stored, pending, or sent after it
+                agent.pending.append((text, stamp))
+                agent.pending_bytes += len(data)
+                agent.emit("message", event("output", agent.session_id, {"content": text, "format": "ansi",
+                                                                         "timestamp": stamp}))
+            tail, asking = (tail + text)[-400:], (asking + text)[-4000:]
+            seen = service.plain(tail)
+            if agent.request is None and agent.profile is not None and agent.profile.question.search(seen):
+                tool = approval.asked(agent.profile, service.plain(asking))
+                tail = asking = ""
+                if tool is not None:
+                    _flush(agent)
+                    _ask(agent, tool)
+            elif prompt is not None and agent.request is None and prompt.search(seen):
+                agent.prompts, tail, asking = agent.prompts + 1, "", ""
                 if agent.status == "processing" and agent.prompts > agent.sent:  # its first prompt is the start's
                     _flush(agent)
                     agent.set_status("idle")
@@ -293,7 +350,7 @@ def _read(agent: Agent) -> None:
             _flush(agent)
         if data is None or (not data and not process.isalive()):
             break
-        if agent.status == "idle" and agent.cancelled_at is None and \
+        if agent.status in ("idle", "waiting_approval") and agent.cancelled_at is None and \
                 now - max(agent.last_output, agent.last_sent) > config["AGENT_LINGER_SECONDS"]:
             agent.cancelled_at = now  # nobody used it for long: ended quietly, the next message starts another
             process.terminate(force=True)
@@ -316,6 +373,7 @@ def _read(agent: Agent) -> None:
         process.terminate(force=True)
     process.close()
     code = process.exitstatus
+    agent.request = None
     with _GUARD:
         if _AGENTS.get(agent.session_id) is agent:
             del _AGENTS[agent.session_id]
@@ -330,15 +388,67 @@ def _say_error(agent: Agent, code: str, message, *, retryable: bool) -> None:
         agent.error(code, str(message), retryable=retryable)
 
 
+def _ask(agent: Agent, tool: dict) -> None:
+    """The agent asks to run a tool: approved at once when the person trusts tools and it is low risk,
+    otherwise a tool_approval_request to the session's room, and the agent waits."""
+    if agent.trust_all and tool["risk"] == "low":
+        try:
+            agent.process.write((agent.profile.yes + "\r").encode())
+        except AgentBusy:
+            return
+        with agent.app.app_context(), force_locale(agent.locale):
+            _record(agent, tool, approved=True, automatic=True)
+            agent.set_status("processing", str(_l("Approved automatically (low risk): %(command)s",
+                                                  command=tool["command"] or tool["name"])))
+        return
+    with agent.lock:
+        agent.request = {"requestId": str(uuid.uuid4()), "tool": tool}
+        agent.waiting_since = time.monotonic()
+        agent.set_status("waiting_approval")
+        agent.emit("tool_approval_request", event("tool_approval_request", agent.session_id, agent.request))
+
+
+def _record(agent: Agent, tool: dict, *, approved: bool, automatic: bool) -> None:
+    session = db.session.get(ChatSession, agent.session_id)
+    if session is not None:
+        service.record_decision(session, tool, approved=approved, automatic=automatic)
+
+
+def missed(session: ChatSession, since: str | None, send) -> None:
+    """What a client that comes back missed: the session's output after `since` (an output event's
+    timestamp), stored or not yet stored, then the approval request still waiting. Under the agent's
+    lock, so no piece is sent twice or lost between the transcript and the live events."""
+    agent = running(session.id)
+    with agent.lock if agent is not None else contextlib.nullcontext():
+        if since is not None:
+            pieces = replay.output_since(session, since)
+            if agent is not None:
+                pieces += [(text, stamp) for text, stamp in agent.pending if stamp > since]
+            for content, stamp in replay.joined(pieces):
+                send("message", event("output", session.id, {"content": content, "format": "ansi",
+                                                             "timestamp": stamp}))
+        if agent is not None:
+            payload = {"status": agent.status}
+            send("status", event("status", session.id, payload))
+            if agent.request is not None:
+                send("tool_approval_request", event("tool_approval_request", session.id, agent.request))
+
+
 def _flush(agent: Agent) -> None:
-    """The output since the last flush, stored as one transcript message."""
+    """The output since the last flush, stored as one transcript message with where each piece began
+    and when it was sent (for replay)."""
     with agent.lock:
         if not agent.pending:
             return
-        content, agent.pending, agent.pending_bytes = "".join(agent.pending), [], 0
+        chunks, offset = [], 0
+        for text, stamp in agent.pending:
+            chunks.append([offset, stamp])
+            offset += len(text)
+        content = "".join(text for text, _ in agent.pending)
+        agent.pending, agent.pending_bytes = [], 0
         agent.last_flush = time.monotonic()
-    with agent.app.app_context():
-        session = db.session.get(ChatSession, agent.session_id)
-        if session is not None:  # deleted meanwhile: the output is only shown
-            service.add_message(session, "assistant", content, format="ansi")
-            db.session.commit()
+        with agent.app.app_context():
+            session = db.session.get(ChatSession, agent.session_id)
+            if session is not None:  # deleted meanwhile: the output is only shown
+                service.add_message(session, "assistant", content, format="ansi", meta={"chunks": chunks})
+                db.session.commit()

@@ -201,6 +201,16 @@ def record_input(session: ChatSession, content: str) -> ChatMessage:
     return message
 
 
+def record_decision(session: ChatSession, tool: dict, *, approved: bool, automatic: bool = False) -> ChatMessage:
+    """A decision on a tool the agent asked to run, committed: in the transcript as what was
+    approved or rejected, with the request in its meta."""
+    verdict = "approved" if approved else "rejected"
+    message = add_message(session, "user", f"[{verdict}] {tool.get('command') or tool.get('name')}",
+                          meta={"approval": {**tool, "approved": approved, "automatic": automatic}})
+    db.session.commit()
+    return message
+
+
 # --- Search ----------------------------------------------------------------------------------
 
 _COLUMNS = "m.id, m.uid, m.session_id, m.content, m.created_at"
