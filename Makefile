@@ -43,7 +43,8 @@ messages: install
 # refreshes them after a version change, and installs axe-core for the browser tests.
 VENDORED := htmx.org/dist/htmx.min.js swagger-ui-dist/swagger-ui-bundle.js swagger-ui-dist/swagger-ui.css \
 	redoc/bundles/redoc.standalone.js chart.js/dist/chart.umd.min.js \
-	socket.io-client/dist/socket.io.min.js
+	socket.io-client/dist/socket.io.min.js @xterm/xterm/lib/xterm.js @xterm/xterm/css/xterm.css \
+	@xterm/addon-fit/lib/addon-fit.js
 
 assets: webapp/static/vendor/.stamp
 

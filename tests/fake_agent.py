@@ -4,6 +4,9 @@ line, and on request works slowly (until SIGINT), prints a lot, shows its termin
     echo <text>   -> "\x1b[32m<text>\x1b[0m"         slow      -> a progress line each 0.2 s until ^C
     size          -> "rows x cols" of its terminal    crash     -> exits with status 3
     flood <kb>    -> that many KB of output           anything  -> "You said: <line>"
+    stamp <kb> <seconds> -> that many 1 KB lines spread over that time, each starting with the time it
+                            was written ("T<unix time> "): bench/workspace.py's latency probe
+    japanese      -> a Japanese sentence of its own (words that were not in the request)
     tool <command> [!claim] -> asks for approval (the agentdesk profile; the risk it claims is low
                                unless !medium or !high), then "ran: <command>" or "skipped: <command>"
 """
@@ -43,6 +46,17 @@ def main() -> None:
             elif line == "size":
                 size = shutil.get_terminal_size()
                 print(f"{size.lines} x {size.columns}")
+            elif line == "japanese":
+                print("データベースの移行が完了しました。")
+            elif line.startswith("stamp "):
+                kb, seconds = line.split()[1:3]
+                lines, pause = int(kb), float(seconds) / max(int(kb), 1) * 8
+                for n in range(lines):
+                    sys.stdout.write(f"T{time.time():.6f} " + "z" * 1005 + "\n")
+                    if n % 8 == 7:
+                        sys.stdout.flush()
+                        time.sleep(pause)
+                sys.stdout.flush()
             elif line.startswith("tool "):
                 command, _, claim = line[5:].partition(" !")
                 print(f"\x1b[36mTool:\x1b[0m shell\nCommand: {command}\nPurpose: testing approvals\n"

@@ -45,8 +45,8 @@ def alice(server):
 
 
 def test_with_no_llm_it_says_where_to_set_one(server, alice):
-    alice.send("hello")
-    alice.wait_for(lambda: "No language model is set up for you yet" in alice.output(), timeout=30)
+    alice.send("hello")  # in the connection's language: Japanese, the default
+    alice.wait_for(lambda: "まだ言語モデルが設定されていません" in alice.output(), timeout=30)
     assert "https://desk.example.com/settings/llm" in alice.output()
     alice.wait_for(lambda: alice.statuses()[-1:] == ["idle"])
 

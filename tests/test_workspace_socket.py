@@ -326,3 +326,26 @@ def test_a_waiting_request_is_sent_again_to_a_client_that_comes_back(server, peo
         again.wait_for(lambda: "ran: ls" in again.output())
     finally:
         again.close()
+
+
+def test_japanese_output_becomes_searchable_through_the_job_consumer(app_env, tmp_path):
+    env = {**app_env, "AGENT_COMMAND": f"{sys.executable} {ROOT / 'tests' / 'fake_agent.py'}",
+           "AGENT_WORKDIR": str(tmp_path / "agents"), "JOBS_CONSUMER": "embedded",
+           "JOBS_URL": f"sqlite:///{tmp_path / 'jobs.sqlite3'}"}
+    served = Gunicorn(env).wait()
+    alice = Person(served.url, "alice")
+    try:
+        session_id = alice.send("japanese")
+        alice.wait_for(lambda: "移行が完了しました" in alice.output())
+        headers = {"Authorization": f"Bearer {alice.token}"}
+        deadline = time.monotonic() + 15  # queued when the agent settles: the minute's sweeper is not needed
+        while time.monotonic() < deadline:
+            results = requests.get(f"{served.url}/api/history/search", params={"q": "移行"}, headers=headers,
+                                   timeout=10).json()["data"]["results"]
+            if results:
+                break
+            time.sleep(0.5)
+        assert [(r["sessionId"], "<mark>移行</mark>" in r["highlight"]) for r in results] == [(session_id, True)]
+    finally:
+        alice.close()
+        served.stop()

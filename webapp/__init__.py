@@ -61,6 +61,7 @@ from webapp.documents.views import bp as documents_bp
 from webapp.chats.views import bp as chats_bp
 from webapp.tenants.views import bp as organisation_bp
 from webapp.usage.views import bp as usage_bp
+from webapp.workspace.views import bp as workspace_bp
 from webapp.billing.views import bp as billing_bp
 from webapp.web import error_pages, input_guard, rate_limits
 from webapp.web.assets import ASSETS, asset_tag, asset_url
@@ -75,7 +76,7 @@ BLUEPRINTS = (auth_bp, oauth_bp, dashboard_bp, admin_bp, audit_bp, llm_settings_
               usage_keys_bp, mail_bp, review_bp, api_review.requests_bp, api_review.reviews_bp, api_contents.bp,
               api_contents.uploads, api_chats.bp, api_chats.widget, api_keys_api.bp, api_tenants.bp,
               api_stats.bp, api_billing.bp, api_billing.hooks, documents_bp, chats_bp, organisation_bp, usage_bp,
-              billing_bp, api_workspace.public, api_workspace.bp)
+              billing_bp, api_workspace.public, api_workspace.bp, workspace_bp)
 
 
 class AgentDesk(Flask):

@@ -44,6 +44,24 @@ ASSETS = {
         "file": "dist/socket.io.min.js",
         "integrity": "sha384-fBrXvbDtHoeKWJ/hcA6M+YGueiDW+h45I7V6F2kD1S8bOkrF9rZYPLVkCR6BLR/1",
     },
+    "xterm": {
+        "package": "@xterm/xterm",
+        "version": "6.0.0",
+        "file": "lib/xterm.js",
+        "integrity": "sha384-f/1U6Z9wM4D71a5eRXEZnyOTMOvjqxr2XLwh+Go1OvIl3L3tOcvUrzudnhbECwl4",
+    },
+    "xterm-css": {
+        "package": "@xterm/xterm",
+        "version": "6.0.0",
+        "file": "css/xterm.css",
+        "integrity": "sha384-n2n7twoohnW+d3myBKaUgl7DSiwidw6MkQy9oesGzkPpMjejKRR3XlnD+5yCdtBD",
+    },
+    "xterm-fit": {
+        "package": "@xterm/addon-fit",
+        "version": "0.11.0",
+        "file": "lib/addon-fit.js",
+        "integrity": "sha384-txoiwu4RR2GD3qySbaj+BbzibkLbSJRcfqGYMu6z1EqHil4A2dyBiBW5dlacG6OR",
+    },
     "chart": {
         "package": "chart.js",
         "version": "4.5.1",

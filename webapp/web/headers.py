@@ -24,6 +24,15 @@ def _csp() -> str:
     return policy
 
 
+def page_csp(*, scripts: tuple[str, ...], styles: tuple[str, ...] = (), inline_styles: bool = False) -> str:
+    """The policy for a page that loads more pinned files than every page does (the workspace's
+    terminal); `inline_styles` for a library that writes <style> elements (xterm.js's renderer)."""
+    style = asset_sources(*styles) + (" 'unsafe-inline'" if inline_styles else "")
+    return (f"default-src 'self'; script-src {asset_sources('htmx', *scripts)}; style-src {style}; "
+            "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+            "form-action 'self'; frame-ancestors 'none'")
+
+
 def add_security_headers(response):
     headers = response.headers
     headers.extend(ALWAYS)  # no view sets these: appended without searching for them first

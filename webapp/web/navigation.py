@@ -25,6 +25,7 @@ PERSONAL: list[NavItem] = [
     NavItem("dashboard.index", _l("Home"), "home"),
     NavItem("tasks.index", _l("Tasks"), "activity"),
     NavItem("chats.page", _l("Chat"), "inbox"),
+    NavItem("workspace.page", _l("Workspace"), "terminal"),
     NavItem("review.page", _l("Code review"), "code"),
     NavItem("llm_settings.page", _l("LLM settings"), "sliders", {"scope": "mine"}),
     NavItem("tokens.page", _l("My tokens"), "key", {"kind": "personal"}),

@@ -1,6 +1,6 @@
 """Replay (spec 004 §3.3): the output a client missed while it was away, from the stored transcript.
 
-The runner stores an agent's output in pieces of half a second; each stored message keeps where each
+The runner stores an agent's output in pieces of a second at most; each stored message keeps where each
 piece sent to the clients began and that event's timestamp (meta "chunks"), so a client that names
 the timestamp of the last output it saw gets exactly what came after it.
 """
@@ -51,3 +51,18 @@ def normal_stamp(value) -> str | None:
     if moment.tzinfo is None:
         return None
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+SCREEN_CHARS = 512 * 1024  # what the terminal shows of a session's past when its page opens
+
+
+def screen(messages: list[ChatMessage]) -> dict:
+    """The session's output to draw in its terminal (the newest SCREEN_CHARS), and the timestamp of
+    its last piece: the page's client asks for what came after it."""
+    output = [m for m in messages if m.role == "assistant"]
+    text = "".join(m.content for m in output)[-SCREEN_CHARS:]
+    since = None
+    if output:
+        chunks = (output[-1].meta or {}).get("chunks")
+        since = chunks[-1][1] if chunks else output[-1].created_at.isoformat(timespec="milliseconds")[:23] + "Z"
+    return {"output": text, "since": since}

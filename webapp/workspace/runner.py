@@ -5,7 +5,7 @@ The agent is AGENT_COMMAND (a CLI coding agent installed on the host, or this re
 run as the server's user in its own directory under AGENT_WORKDIR (one per session), with
 TERM=xterm-256color and the PTY sized by `resize`. What it prints is sent to the session's room as
 spec 004 `message` events as it comes (ANSI kept) and stored in the transcript in pieces of at most
-half a second or 16 KB. The agent is `processing` from a person's message until it prints its prompt
+a second or 64 KB. The agent is `processing` from a person's message until it prints its prompt
 (AGENT_PROMPT_PATTERN at the end of its output) or stays quiet for AGENT_IDLE_SECONDS; a message
 that takes longer than the person's timeout setting is interrupted like `cancel` (SIGINT, then
 SIGTERM after AGENT_CANCEL_GRACE seconds) and reported as AQ003; output beyond AGENT_MAX_OUTPUT_BYTES
@@ -39,10 +39,11 @@ from flask_babel import lazy_gettext as _l
 from webapp.chats.models import ChatSession
 from webapp.db.orm import db
 from webapp.extensions import socketio_of
-from webapp.workspace import approval, replay, service
+from webapp.workspace import approval, replay, service, transcript
 
 READ_BYTES = 65536
-FLUSH_SECONDS, FLUSH_BYTES = 0.5, 16 * 1024
+FLUSH_SECONDS, FLUSH_BYTES = 1.0, 64 * 1024
+INDEX_SECONDS = 2.0
 
 
 def room(session_id) -> str:
@@ -80,6 +81,8 @@ class Agent:
     pending: list[tuple[str, str]] = field(default_factory=list)  # output not stored yet, with its timestamps
     pending_bytes: int = 0
     last_flush: float = field(default_factory=time.monotonic)
+    index_queued: float = 0.0
+    unindexed: bool = False  # output stored since its terms were last queued
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def emit(self, name: str, data: dict) -> None:
@@ -333,15 +336,15 @@ def _read(agent: Agent) -> None:
                 tool = approval.asked(agent.profile, service.plain(asking))
                 tail = asking = ""
                 if tool is not None:
-                    _flush(agent)
+                    _flush(agent, settled=True)
                     _ask(agent, tool)
             elif prompt is not None and agent.request is None and prompt.search(seen):
                 agent.prompts, tail, asking = agent.prompts + 1, "", ""
                 if agent.status == "processing" and agent.prompts > agent.sent:  # its first prompt is the start's
-                    _flush(agent)
+                    _flush(agent, settled=True)
                     agent.set_status("idle")
             if agent.output_bytes > config["AGENT_MAX_OUTPUT_BYTES"]:
-                _flush(agent)
+                _flush(agent, settled=True)
                 process.terminate(force=True)
                 _say_error(agent, "AQ002", _l("The agent printed more than this server keeps (%(size)s MB) and was "
                                               "ended.", size=config["AGENT_MAX_OUTPUT_BYTES"] // (1024 * 1024)),
@@ -362,9 +365,9 @@ def _read(agent: Agent) -> None:
                 _say_error(agent, "AQ003", _l("The agent took longer than your timeout setting and was interrupted."),
                            retryable=True)
             elif not data and now - agent.last_output > config["AGENT_IDLE_SECONDS"]:
-                _flush(agent)
+                _flush(agent, settled=True)
                 agent.set_status("idle")
-    _flush(agent)
+    _flush(agent, settled=True)
     for _ in range(40):  # the terminal closed: the process is exiting
         if not process.isalive():
             break
@@ -434,21 +437,26 @@ def missed(session: ChatSession, since: str | None, send) -> None:
                 send("tool_approval_request", event("tool_approval_request", session.id, agent.request))
 
 
-def _flush(agent: Agent) -> None:
+def _flush(agent: Agent, *, settled: bool = False) -> None:
     """The output since the last flush, stored as one transcript message with where each piece began
-    and when it was sent (for replay)."""
+    and when it was sent (for replay); its search terms are queued (transcript.py), now if the agent
+    `settled` (idle, or gone), otherwise at most every INDEX_SECONDS."""
     with agent.lock:
-        if not agent.pending:
-            return
-        chunks, offset = [], 0
-        for text, stamp in agent.pending:
-            chunks.append([offset, stamp])
-            offset += len(text)
-        content = "".join(text for text, _ in agent.pending)
-        agent.pending, agent.pending_bytes = [], 0
-        agent.last_flush = time.monotonic()
+        if agent.pending:
+            _store(agent)
+    if agent.unindexed and (settled or time.monotonic() - agent.index_queued > INDEX_SECONDS):
+        agent.index_queued, agent.unindexed = time.monotonic(), False
         with agent.app.app_context():
-            session = db.session.get(ChatSession, agent.session_id)
-            if session is not None:  # deleted meanwhile: the output is only shown
-                service.add_message(session, "assistant", content, format="ansi", meta={"chunks": chunks})
-                db.session.commit()
+            transcript.queue(agent.session_id)
+
+
+def _store(agent: Agent) -> None:
+    chunks, offset = [], 0
+    for text, stamp in agent.pending:
+        chunks.append([offset, stamp])
+        offset += len(text)
+    content = "".join(text for text, _ in agent.pending)
+    agent.pending, agent.pending_bytes = [], 0
+    agent.last_flush = time.monotonic()
+    with agent.app.app_context():  # a deleted session's output is only shown
+        agent.unindexed |= bool(transcript.store_output(agent.session_id, content, chunks))

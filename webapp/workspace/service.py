@@ -24,8 +24,8 @@ from webapp.accounts.models import User
 from webapp.chats.models import ChatMessage, ChatSession
 from webapp.db.base import UTCDateTime, utcnow
 from webapp.db.orm import db
-from webapp.documents.terms import document_terms, query_terms, spans
 from webapp.errors import BadRequest, Conflict, DomainError, NotFound
+from webapp.workspace.words import search_terms, term_spans, transcript_terms
 
 KIND = "agent"
 STATUSES = ("active", "closed")
@@ -58,7 +58,9 @@ def plain(content: str) -> str:
     lines = []
     for line in ANSI_RE.sub("", content).split("\n"):
         line = line.rstrip("\r").rpartition("\r")[2]
-        lines.append("".join(c for c in line if c == "\t" or c.isprintable()))
+        if not line.isprintable():  # the character loop only when there is something to drop (or a tab)
+            line = "".join(c for c in line if c == "\t" or c.isprintable())
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -175,9 +177,10 @@ def rename_session(person: User, session_id, title: str) -> ChatSession:
 def add_message(session: ChatSession, role: str, content: str, *, format: str = "text",
                 meta: dict | None = None) -> ChatMessage:
     """One piece of a transcript, in the caller's transaction: the content as it came, its terms
-    from the text without ANSI."""
+    from the text without ANSI (" " when it has none: "" means not yet, workspace/transcript.py)."""
+    terms = transcript_terms(plain(content)) or " "
     message = ChatMessage(session_id=session.id, role=role, content=content.replace("\x00", ""), format=format,
-                          meta=meta or {}, terms=document_terms(plain(content)))
+                          meta=meta or {}, terms=terms)
     session.updated_at = utcnow()
     db.session.add(message)
     return message
@@ -270,7 +273,7 @@ def highlight(content: str, words: list[str], *, width: int = 160) -> str:
     """HTML: an excerpt of the text around its first match, every matching word in <mark>, the rest
     escaped (content from an agent is never markup)."""
     text_ = plain(content)
-    found = spans(text_, set(words))
+    found = term_spans(text_, set(words))
     first = found[0][0] if found else 0
     start = max(0, first - width // 3)
     end = min(len(text_), start + width)
@@ -288,7 +291,7 @@ def search(person: User, query: str, *, session_id: str | None = None, start: da
            end: datetime | None = None, page: int = 1, limit: int = 20) -> Found:
     """The person's agent messages matching any word of `query`, best first, with a highlight each,
     and how many matched per session and per day (UTC)."""
-    words = query_terms(query)
+    words = search_terms(query)
     session = parse_id(session_id) if session_id else None
     if session is not None:
         own_session(person, session)
@@ -313,6 +316,13 @@ def search(person: User, query: str, *, session_id: str | None = None, start: da
                  sorted(by_session.items(), key=lambda item: (-item[1], item[0])),
                  sorted(by_day.items(), reverse=True))
 
+
+def titles_of(person: User, session_ids: list[str]) -> dict[str, str]:
+    """The titles of those of the person's sessions (for search facets)."""
+    ids = [uuid.UUID(value) for value in session_ids]  # the search's own facets: valid ids
+    rows = db.session.execute(select(ChatSession.id, ChatSession.title).where(
+        ChatSession.user_id == person.id, ChatSession.id.in_(ids))) if ids else []
+    return {str(session_id): title for session_id, title in rows}
 
 
 # --- Settings (spec 004 §2.4) ----------------------------------------------------------------
