@@ -1,6 +1,6 @@
 """The workspace under load: 50 people, each with a session whose agent streams 1 MB of output.
 
-    .venv/bin/python bench/workspace.py [--sessions 50] [--kb 1024] [--seconds 10]
+    .venv/bin/python bench/workspace.py [--sessions 50] [--kb 1024] [--seconds 10] [--database sqlite|postgres]
 
 gunicorn from gunicorn.conf.py (gevent, one worker, as shipped), SQLite, production settings. Each
 person signs in with spec 004's /api/auth/login, connects a Socket.IO client with the token,
@@ -62,12 +62,27 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--kb", type=int, default=1024)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
+    cluster = None
+    if args.database == "postgres":
+        from tests.postgres import PostgresServer
+
+        cluster = PostgresServer()
+        database_url = cluster.start()
+    try:
+        return measure(args, database_url if cluster else None)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def measure(args, database_url: str | None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="agentdesk-workspace-"))
     env = {"APP_ENV": "production", "SECRET_KEY": Fernet.generate_key().decode() * 2,
            "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
            "JWT_SIGNING_KEYS": "bench:" + Fernet.generate_key().decode(),
-           "DATABASE_URL": f"sqlite:///{workdir}/bench.db", "JOBS_URL": f"sqlite:///{workdir}/jobs.sqlite3",
+           "DATABASE_URL": database_url or f"sqlite:///{workdir}/bench.db", "JOBS_URL": f"sqlite:///{workdir}/jobs.sqlite3",
            "RATELIMIT_STORAGE_URI": "memory://", "LOG_LEVEL": "WARNING",
            "METRICS_TOKEN": "bench-metrics-token-not-scraped-here", "DB_WRITER_SPILL_PATH": str(workdir / "spill"),
            "AGENT_COMMAND": f"{sys.executable} {ROOT / 'tests' / 'fake_agent.py'}",
@@ -114,7 +129,7 @@ def main() -> int:
         latencies = seen["latencies"]
         expected = args.kb * 1026  # each 1 KB line, with the terminal's \r\n
         result = {
-            "sessions": args.sessions, "kb_each": args.kb, "seconds_each": args.seconds,
+            "database": args.database, "sessions": args.sessions, "kb_each": args.kb, "seconds_each": args.seconds,
             "finished": seen["finished"], "agents_started_s": round(seen["started_s"], 1),
             "elapsed_s": round(seen["elapsed_s"], 1),
             "lines": len(latencies), "lines_expected": args.kb * args.sessions,
