@@ -228,11 +228,11 @@ def test_hostile_search_strings_are_only_words(app, alice, query):
 def test_settings_are_read_and_changed_in_part(app, alice):
     settings = alice.get("/api/settings").json["data"]
     assert settings == {"theme": "light", "fontSize": 14, "enableSounds": False, "autoSave": True,
-                        "amazonQSettings": {"trustAllTools": False, "timeout": 300, "model": ""}}
+                        "amazonQSettings": {"trustAllTools": False, "timeout": 300, "model": "", "agent": ""}}
     changed = alice.client.put("/api/settings", headers=alice.headers, json={
         "theme": "dark", "fontSize": 16, "amazonQSettings": {"trustAllTools": True}}).json["data"]
     assert changed["theme"] == "dark" and changed["fontSize"] == 16 and changed["autoSave"] is True
-    assert changed["amazonQSettings"] == {"trustAllTools": True, "timeout": 300, "model": ""}
+    assert changed["amazonQSettings"] == {"trustAllTools": True, "timeout": 300, "model": "", "agent": ""}
     with app.app_context():  # the site's own theme is the same setting
         from webapp.accounts.models import User
         from webapp.accounts.service import theme_of
@@ -245,6 +245,7 @@ def test_settings_are_read_and_changed_in_part(app, alice):
                                          ({"enableSounds": "yes"}, "enableSounds"), ({"colour": 1}, "colour"),
                                          ({"amazonQSettings": {"timeout": 5}}, "amazonQSettings.timeout"),
                                          ({"amazonQSettings": {"shell": "rm"}}, "amazonQSettings.shell"),
+                                         ({"amazonQSettings": {"agent": "/bin/sh"}}, "amazonQSettings.agent"),
                                          ({"amazonQSettings": []}, "amazonQSettings")])
 def test_bad_settings_are_val001_and_change_nothing(alice, body, field):
     answer = alice.client.put("/api/settings", headers=alice.headers, json={"autoSave": False, **body})

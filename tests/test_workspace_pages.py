@@ -111,14 +111,15 @@ def test_settings_are_saved_and_bad_values_are_explained(app, client):
     page = client.get("/workspace/settings").get_data(as_text=True)
     assert 'name="fontSize" ' in page and 'value="14"' in page
     saved = post(client, "/workspace/settings", {"theme": "dark", "fontSize": "18", "trustAllTools": "y",
-                                                 "timeout": "600", "model": "gpt-4o"})
+                                                 "timeout": "600", "model": "gpt-4o", "agent": "builtin"})
     assert saved.status_code == 303
     with app.app_context():
         person = db.session.scalar(db.select(User).where(User.username == "alice"))
         assert service.settings_of(person) == {"theme": "dark", "fontSize": 18, "enableSounds": False,
                                                "autoSave": False, "amazonQSettings": {
-                                                   "trustAllTools": True, "timeout": 600, "model": "gpt-4o"}}
-    refused = post(client, "/workspace/settings", {"theme": "dark", "fontSize": "99", "timeout": "600"})
+                                                   "trustAllTools": True, "timeout": 600, "model": "gpt-4o",
+                                                   "agent": "builtin"}}
+    refused = post(client, "/workspace/settings", {"theme": "dark", "fontSize": "99", "timeout": "600", "agent": ""})
     assert refused.status_code == 200 and "Number must be between 8 and 32" in refused.get_data(as_text=True)
 
 

@@ -349,3 +349,48 @@ def test_japanese_output_becomes_searchable_through_the_job_consumer(app_env, tm
     finally:
         alice.close()
         served.stop()
+
+
+def test_each_person_runs_the_agent_they_chose(app_env, tmp_path):
+    import json
+
+    choices = {"fake": {"command": f"{sys.executable} {ROOT / 'tests' / 'fake_agent.py'}", "approval": "agentdesk",
+                        "label": "Test agent"}}
+    env = {**app_env, "AGENT_COMMAND": "", "AGENT_CHOICES": json.dumps(choices),
+           "AGENT_WORKDIR": str(tmp_path / "agents")}
+    served = Gunicorn(env).wait()
+    alice, bob = Person(served.url, "alice"), Person(served.url, "bob")
+    try:
+        chosen = requests.put(f"{served.url}/api/settings", json={"amazonQSettings": {"agent": "fake"}},
+                              headers={"Authorization": f"Bearer {alice.token}"}, timeout=10)
+        assert chosen.json()["data"]["amazonQSettings"]["agent"] == "fake"
+        alice.send("echo chosen one")
+        bob.send("hello")  # the instance's agent: AGENT_COMMAND is empty, so the built-in one
+        alice.wait_for(lambda: "fake agent ready" in alice.output() and "chosen one" in alice.output(), timeout=30)
+        bob.wait_for(lambda: "AgentDesk agent" in bob.output(), timeout=30)
+        assert "fake agent ready" not in bob.output()
+    finally:
+        alice.close()
+        bob.close()
+        served.stop()
+
+
+def test_signing_out_everywhere_ends_a_token_connection(server, people, app_env):
+    from webapp import create_app
+    from webapp.accounts import service as accounts
+    from webapp.accounts.models import User
+    from webapp.db.orm import db
+
+    alice = people("alice")
+    session_id = alice.send("echo before")
+    alice.wait_for(lambda: "before" in alice.output())
+    app = create_app(env=app_env)
+    with app.app_context():
+        accounts.sign_out_everywhere(db.session.scalar(db.select(User).where(User.username == "alice")),
+                                     ip="127.0.0.1")
+    alice.client.emit("message", {"content": "echo after", "sessionId": session_id})
+    alice.wait_for(lambda: any(e["code"] == "AUTH003" for e in alice.errors()))
+    deadline = time.monotonic() + 5
+    while alice.client.connected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alice.client.connected and "after" not in alice.output().replace("echo after", "")

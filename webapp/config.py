@@ -50,6 +50,22 @@ def _json_object(value: str | None, name: str, shape: str) -> dict[str, str]:
         raise ConfigError(f"{name} must be {shape}") from None
 
 
+def _agent_choices(value: str | None) -> dict[str, dict[str, str]]:
+    """AGENT_CHOICES: the agents a person may pick in their workspace settings, by name."""
+    shape = 'JSON like {"amazon-q": {"command": "q chat", "approval": "amazon-q", "label": "Amazon Q"}}'
+    if not value:
+        return {}
+    try:
+        parsed = json.loads(value)
+        choices = {str(name): {"command": str(entry["command"]), "approval": str(entry.get("approval", "")),
+                               "label": str(entry.get("label") or name)} for name, entry in parsed.items()}
+    except (ValueError, TypeError, KeyError, AttributeError):
+        raise ConfigError(f"AGENT_CHOICES must be {shape}") from None
+    if any(not name or len(name) > 40 or not entry["command"].strip() for name, entry in choices.items()):
+        raise ConfigError(f"AGENT_CHOICES must be {shape}, each with a name and a command")
+    return choices
+
+
 def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -290,6 +306,9 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         # of its output, or AGENT_IDLE_SECONDS of quiet.
         "AGENT_COMMAND": env.get("AGENT_COMMAND", ""),  # none: the built-in agent (workspace/agent.py)
         "AGENT_LLM_TIMEOUT": float(env.get("AGENT_LLM_TIMEOUT", "120")),  # the built-in agent's model, per turn
+        # Other agents a person may choose in their workspace settings (amazonQSettings.agent), each
+        # with its own approval profile; "builtin" is always offered.
+        "AGENT_CHOICES": _agent_choices(env.get("AGENT_CHOICES")),
         "AGENT_WORKDIR": env.get("AGENT_WORKDIR") or str(instance_path / "agents"),
         "AGENT_PASS_ENV": [name for name in env.get("AGENT_PASS_ENV", "").split(",") if name.strip()],
         "AGENT_PROMPT_PATTERN": env.get("AGENT_PROMPT_PATTERN", r"(^|\n)> $"),

@@ -149,6 +149,13 @@ def renew(raw: str, *, access_seconds: int) -> tuple[str, int]:
     return _access(user, access_seconds), access_seconds
 
 
+def standing(raw: str) -> tuple[int, int] | None:
+    """A valid access token's session version and expiry (Unix time): what a long-lived connection
+    that signed in with it checks again later (sign-out everywhere, expiry)."""
+    claims = _claims(raw, "access")
+    return (claims.get("sv"), claims["exp"]) if claims is not None else None
+
+
 def expired(raw: str) -> bool:
     """Whether `raw` is one of ours, well signed, whose time is up (spec 004 tells that apart: AUTH002)."""
     _, key_set = _keys()

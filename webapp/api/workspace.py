@@ -200,6 +200,8 @@ class AgentSettings(BaseModel):
     trustAllTools: bool  # noqa: N815
     timeout: int = Field(description="Seconds an agent may work on one message")
     model: str
+    agent: str = Field(description="Our addition: which agent runs the person's sessions (\"\" the server's, "
+                                   "\"builtin\", or a name from the server's AGENT_CHOICES)")
 
 
 class Settings(BaseModel):

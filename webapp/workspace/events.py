@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from dataclasses import dataclass
 
 from flask import current_app, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, join_room
+from flask_socketio import ConnectionRefusedError, disconnect, join_room
 
 from webapp.access_tokens import service as jwt_tokens
 from webapp.accounts import service as accounts
 from webapp.errors import DomainError
 from webapp.workspace import replay, runner, service
 
-_PEOPLE: dict[str, object] = {}  # sid -> the person id of a token connection
+_PEOPLE: dict[str, Standing] = {}  # sid -> what a token connection signed in with
 _CURRENT: dict[str, str] = {}  # sid -> the session its last event named (for resize)
 _RECENT: dict[str, deque] = {}  # sid -> times of its recent events
 MAX_CONTENT = 64 * 1024
@@ -40,7 +41,8 @@ def token_person(auth) -> object | None:
     if principal is None:
         code = "AUTH002" if jwt_tokens.expired(token) else "AUTH003"
         raise ConnectionRefusedError({"code": code, "message": _("Sign in again: the access token is not valid.")})
-    _PEOPLE[request.sid] = principal.user_id
+    version, expires = jwt_tokens.standing(token)
+    _PEOPLE[request.sid] = Standing(principal.user_id, version, expires)
     return principal.user_id
 
 
@@ -49,12 +51,29 @@ def forget(sid: str) -> None:
         table.pop(sid, None)
 
 
+@dataclass(frozen=True)
+class Standing:
+    """What a token connection signed in with: checked again at every event, since the token's
+    person may sign out everywhere, be deactivated, or the token run out while the socket stays."""
+
+    person_id: object
+    session_version: int
+    expires: int
+
+
 def _person():
     if current_user.is_authenticated:
         return current_user._get_current_object()
-    person_id = _PEOPLE.get(request.sid)
-    user = accounts.find_user(person_id) if person_id else None
-    return user if user is not None and user.active else None
+    standing = _PEOPLE.get(request.sid)
+    user = accounts.find_user(standing.person_id) if standing else None
+    if user is not None and user.active and user.session_version == standing.session_version and \
+            time.time() < standing.expires:
+        return user
+    if standing is not None:  # it was valid at connect: say why it ends, then end it
+        expired = time.time() >= standing.expires
+        _error("AUTH002" if expired else "AUTH003", _("Sign in again: the access token is not valid any more."))
+        disconnect()
+    return None
 
 
 def _error(code: str, message: str, *, retryable: bool = False, session_id: str | None = None) -> None:
@@ -108,14 +127,15 @@ def on_message(data=None):
         return _error(error.code, str(error.message), session_id=str(data.get("sessionId") or "")[:40] or None)
     join_room(runner.room(session.id))
     _CURRENT[request.sid] = str(session.id)
+    settings = service.settings_of(person)["amazonQSettings"]
     agent = runner.running(session.id)
     if agent is None:
         try:
-            agent = runner.start(current_app._get_current_object(), session, str(get_locale()))
+            agent = runner.start(current_app._get_current_object(), session, str(get_locale()),
+                                 choice=settings["agent"])
         except runner.AgentMissing:
             return _error("AQ001", _("The agent could not be started: check AGENT_COMMAND on the server."),
                           session_id=str(session.id))
-    settings = service.settings_of(person)["amazonQSettings"]
     try:
         runner.send(agent, data["content"], timeout=settings["timeout"], trust_all=settings["trustAllTools"])
     except runner.AgentBusy:

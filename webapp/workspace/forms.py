@@ -44,8 +44,9 @@ class SettingsForm(DomainForm):
     timeout = IntegerField(_l("Time limit for one request (seconds)"), validators=[
         InputRequired(), NumberRange(*service.TIMEOUTS)])
     model = StringField(_l("Model (for agents that take one)"), validators=[Optional(), Length(max=100)])
+    agent = SelectField(_l("Agent"), choices=[], validate_choice=False)  # the service checks the name
 
-    AGENT = ("trustAllTools", "timeout", "model")
+    AGENT = ("trustAllTools", "timeout", "model", "agent")
 
     @classmethod
     def initial(cls, settings: dict) -> dict:
@@ -55,5 +56,5 @@ class SettingsForm(DomainForm):
         """The form as spec 004's PUT /api/settings body."""
         top = {"theme": self.theme.data, "fontSize": self.fontSize.data, "enableSounds": self.enableSounds.data,
                "autoSave": self.autoSave.data}
-        return {**top, "amazonQSettings": {name: getattr(self, name).data if name != "model"
-                                           else (self.model.data or "") for name in self.AGENT}}
+        return {**top, "amazonQSettings": {name: getattr(self, name).data if name not in ("model", "agent")
+                                           else (getattr(self, name).data or "") for name in self.AGENT}}

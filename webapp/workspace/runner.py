@@ -189,17 +189,25 @@ BUILT_IN = [sys.executable, "-m", "webapp.workspace.agent"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _command(app: Flask) -> list[str]:
-    """AGENT_COMMAND, or the built-in agent when it names none."""
+def _command(app: Flask, choice: str) -> tuple[list[str], str]:
+    """The command line and approval profile of the person's chosen agent: one of AGENT_CHOICES,
+    "builtin", or ("") the instance's AGENT_COMMAND, the built-in agent when that names none."""
+    config = app.config
+    if choice == "builtin":
+        return BUILT_IN, "agentdesk"
+    chosen = config["AGENT_CHOICES"].get(choice) if choice else None
+    line, profile = (chosen["command"], chosen["approval"]) if chosen else (config["AGENT_COMMAND"], "")
     try:
-        return shlex.split(app.config["AGENT_COMMAND"]) or BUILT_IN
+        return shlex.split(line) or BUILT_IN, profile or config["AGENT_APPROVAL"]
     except ValueError as error:
-        raise AgentMissing(f"AGENT_COMMAND: {error}") from None
+        raise AgentMissing(f"agent command: {error}") from None
 
 
-def start(app: Flask, session: ChatSession, locale: str, *, cols: int = 120, rows: int = 32) -> Agent:
-    """The session's agent, started now in its own directory (AQ001 when the command is missing)."""
-    command = _command(app)
+def start(app: Flask, session: ChatSession, locale: str, *, choice: str = "", cols: int = 120,
+          rows: int = 32) -> Agent:
+    """The session's agent (the person's `choice`), started now in its own directory (AQ001 when it
+    cannot be started)."""
+    command, profile_name = _command(app, choice)
     workdir = Path(app.config["AGENT_WORKDIR"]) / session.user_id.hex / session.id.hex
     workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), "LANG": "C.UTF-8",
@@ -209,7 +217,7 @@ def start(app: Flask, session: ChatSession, locale: str, *, cols: int = 120, row
     if command == BUILT_IN:  # our own code reads the database like the app; its commands get none of this
         env = {**os.environ, **env, "PYTHONPATH": str(ROOT), "AGENTDESK_LOCALE": locale}
     try:
-        profile = approval.profile(app.config["AGENT_APPROVAL"], app.config["AGENT_APPROVAL_QUESTION"])
+        profile = approval.profile(profile_name, "" if command == BUILT_IN else app.config["AGENT_APPROVAL_QUESTION"])
     except (KeyError, re.error) as error:
         raise AgentMissing(f"AGENT_APPROVAL: {error}") from None
     try:

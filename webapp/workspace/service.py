@@ -330,7 +330,14 @@ def titles_of(person: User, session_ids: list[str]) -> dict[str, str]:
 FONT_SIZES = (8, 32)
 TIMEOUTS = (10, 3600)  # seconds an agent may run for one message
 DEFAULTS = {"fontSize": 14, "enableSounds": False, "autoSave": True,
-            "amazonQSettings": {"trustAllTools": False, "timeout": 300, "model": ""}}
+            "amazonQSettings": {"trustAllTools": False, "timeout": 300, "model": "", "agent": ""}}
+
+
+def agent_choices() -> dict[str, str]:
+    """The agents a person may choose (amazonQSettings.agent, our addition to spec 004's settings):
+    "" the instance's own, "builtin", and AGENT_CHOICES; name -> label."""
+    return {"": str(_l("The server's agent")), "builtin": str(_l("Built-in agent")),
+            **{name: entry["label"] for name, entry in current_app.config["AGENT_CHOICES"].items()}}
 
 
 def settings_of(person: User) -> dict:
@@ -384,6 +391,11 @@ def update_settings(person: User, changes: dict) -> dict:
                     agent[name] = _flag(setting, path)
                 elif name == "timeout":
                     agent[name] = _number(setting, path, TIMEOUTS)
+                elif name == "agent":
+                    if setting not in agent_choices():
+                        raise _invalid(_l("%(field)s is one of: %(names)s.", field=path,
+                                          names=", ".join(repr(n) for n in agent_choices())), path)
+                    agent[name] = setting
                 elif name == "model":
                     if not isinstance(setting, str) or len(setting) > 100 or not setting.isprintable():
                         raise _invalid(_l("%(field)s is a model name of at most 100 characters.", field=path), path)

@@ -94,6 +94,7 @@ def search():
 def settings():
     current = service.settings_of(current_user)
     form = SettingsForm(data=SettingsForm.initial(current))
+    form.agent.choices = list(service.agent_choices().items())
     if form.validate_on_submit():
         try:
             service.update_settings(current_user, form.changes())
