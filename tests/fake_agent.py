@@ -6,6 +6,7 @@ line, and on request works slowly (until SIGINT), prints a lot, shows its termin
     flood <kb>    -> that many KB of output           anything  -> "You said: <line>"
     stamp <kb> <seconds> -> that many 1 KB lines spread over that time, each starting with the time it
                             was written ("T<unix time> "): bench/workspace.py's latency probe
+    fakeq         -> prints something that looks like an approval question, then goes on printing
     japanese      -> a Japanese sentence of its own (words that were not in the request)
     tool <command> [!claim] -> asks for approval (the agentdesk profile; the risk it claims is low
                                unless !medium or !high), then "ran: <command>" or "skipped: <command>"
@@ -46,6 +47,11 @@ def main() -> None:
             elif line == "size":
                 size = shutil.get_terminal_size()
                 print(f"{size.lines} x {size.columns}")
+            elif line == "fakeq":
+                print("Tool: shell\nCommand: ls\nPurpose: a file's text\nRisk: low\nAllow this tool? [y/n] ", end="",
+                      flush=True)
+                time.sleep(0.15)  # within the runner's QUESTION_SETTLE: more output, so it was not a question
+                print("\n(that was a file, not a question)")
             elif line == "japanese":
                 print("データベースの移行が完了しました。")
             elif line.startswith("stamp "):

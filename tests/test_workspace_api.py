@@ -246,6 +246,7 @@ def test_settings_are_read_and_changed_in_part(app, alice):
                                          ({"amazonQSettings": {"timeout": 5}}, "amazonQSettings.timeout"),
                                          ({"amazonQSettings": {"shell": "rm"}}, "amazonQSettings.shell"),
                                          ({"amazonQSettings": {"agent": "/bin/sh"}}, "amazonQSettings.agent"),
+                                         ({"amazonQSettings": {"agent": []}}, "amazonQSettings.agent"),
                                          ({"amazonQSettings": []}, "amazonQSettings")])
 def test_bad_settings_are_val001_and_change_nothing(alice, body, field):
     answer = alice.client.put("/api/settings", headers=alice.headers, json={"autoSave": False, **body})

@@ -394,3 +394,48 @@ def test_signing_out_everywhere_ends_a_token_connection(server, people, app_env)
     while alice.client.connected and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not alice.client.connected and "after" not in alice.output().replace("echo after", "")
+
+
+def test_output_that_only_looks_like_a_question_is_not_one(server, people):
+    alice = people("alice")
+    alice.send("fakeq")
+    alice.wait_for(lambda: "not a question" in alice.output())
+    alice.wait_for(lambda: alice.statuses()[-1:] == ["idle"])
+    time.sleep(1)  # longer than the runner waits after a question before it counts as asked
+    assert not alice.approval_requests() and "waiting_approval" not in alice.statuses()
+
+
+def test_a_client_that_names_no_time_gets_the_session_from_the_start(server, people):
+    alice = people("alice")
+    session_id = alice.send("echo first words")
+    alice.wait_for(lambda: "first words" in alice.output())
+    alice.wait_for(lambda: alice.statuses()[-1:] == ["idle"])
+    again = Person(server.url, "alice", token=alice.token, sessionId=session_id, since="0001-01-01T00:00:00+01:00")
+    try:
+        again.wait_for(lambda: "first words" in again.output())  # an unusable time counts as none
+        assert again.statuses() == ["idle"]
+    finally:
+        again.close()
+
+
+def test_a_listening_token_connection_ends_after_sign_out_everywhere(app_env, tmp_path):
+    from webapp import create_app
+    from webapp.accounts import service as accounts
+    from webapp.accounts.models import User
+    from webapp.db.orm import db
+
+    served = Gunicorn({**app_env, "WORKSPACE_RECHECK_SECONDS": "1",
+                       "AGENT_WORKDIR": str(tmp_path / "agents")}).wait()
+    alice = Person(served.url, "alice")
+    try:
+        app = create_app(env=app_env)
+        with app.app_context():
+            accounts.sign_out_everywhere(db.session.scalar(db.select(User).where(User.username == "alice")),
+                                         ip="127.0.0.1")
+        alice.wait_for(lambda: any(e["code"] == "AUTH003" for e in alice.errors()), timeout=10)
+        deadline = time.monotonic() + 5
+        while alice.client.connected and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alice.client.connected  # it sent nothing, and was still ended
+    finally:
+        served.stop()

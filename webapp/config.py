@@ -321,6 +321,8 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         "AGENT_LINGER_SECONDS": float(env.get("AGENT_LINGER_SECONDS", "1800")),  # unused this long: ended
         "AGENT_MAX_OUTPUT_BYTES": int(env.get("AGENT_MAX_OUTPUT_BYTES", str(50 * 1024 * 1024))),
         "WORKSPACE_SOCKET_MESSAGES": int(env.get("WORKSPACE_SOCKET_MESSAGES", "100")),  # a minute, per connection
+        # How often a token connection that only listens is checked (sign-out everywhere, deactivation).
+        "WORKSPACE_RECHECK_SECONDS": float(env.get("WORKSPACE_RECHECK_SECONDS", "30")),
         # The widget's visitors choose no model or temperature, and get answers of at most this many tokens.
         "WIDGET_MAX_TOKENS": int(env.get("WIDGET_MAX_TOKENS", "800")),
         # Billing (spec 001 §3.7): off without a secret key. Prices: JSON {"PRO_MONTHLY": "price_..."}.

@@ -26,6 +26,7 @@ MAX_STEPS = 8  # model turns for one request
 HISTORY = 40  # messages kept for the model
 COMMAND_SECONDS = 120
 OUTPUT_CHARS = 16_000
+MAX_COMMAND = 2000
 TOOLS = [{
     "name": "run_shell",
     "description": "Run one shell command (bash, one line) in the working directory and get its exit status and "
@@ -153,19 +154,33 @@ class Conversation:
     def call(self, call) -> str:
         """One tool call: asked for, then run if the person approves; the result for the model."""
         command = str(call.arguments.get("command") or "").strip()
-        purpose = " ".join(str(call.arguments.get("purpose") or "").split())[:approval.LIMITS["purpose"]]
+        purpose = "".join(c for c in " ".join(str(call.arguments.get("purpose") or "").split())
+                          if c.isprintable())[:approval.LIMITS["purpose"]]
         if call.name != "run_shell":
             return json.dumps({"error": f"no tool named {call.name!r}; the only tool is run_shell"})
-        if not command or not command.isprintable():
-            # What the person approves must be exactly what runs: one line of visible characters.
-            return json.dumps({"error": "give the command on one line, without control characters"})
+        if not command or not command.isprintable() or len(command) > MAX_COMMAND:
+            # What the person approves must be exactly what runs: one line of visible characters that
+            # the approval card shows whole.
+            return json.dumps({"error": f"give the command on one line of at most {MAX_COMMAND} characters, "
+                                        "without control characters"})
         risk = approval.risk_of(command)
         print(f"{CYAN}Tool:{RESET} run_shell\nCommand: {command}\nPurpose: {purpose}\nRisk: {risk}")
+        _drop_typed_ahead()
         decision = input(f"{BOLD}Allow this tool? [y/n]{RESET} ").strip().lower()
         if decision != "y":
             print(DIM + _("Not run.") + RESET)
             return json.dumps({"error": "the person did not approve this command; ask or try another way"})
         return run(command)
+
+
+def _drop_typed_ahead() -> None:
+    """Input that arrived before the question (a "y" meant for something else) never answers it."""
+    import termios
+
+    try:
+        termios.tcflush(0, termios.TCIFLUSH)
+    except (termios.error, OSError):
+        pass  # not a terminal (a test's pipe): nothing typed ahead to drop
 
 
 def run(command: str) -> str:

@@ -23,6 +23,7 @@ from flask_socketio import ConnectionRefusedError, disconnect, join_room
 from webapp.access_tokens import service as jwt_tokens
 from webapp.accounts import service as accounts
 from webapp.errors import DomainError
+from webapp.extensions import socketio_of
 from webapp.workspace import replay, runner, service
 
 _PEOPLE: dict[str, Standing] = {}  # sid -> what a token connection signed in with
@@ -43,7 +44,34 @@ def token_person(auth) -> object | None:
         raise ConnectionRefusedError({"code": code, "message": _("Sign in again: the access token is not valid.")})
     version, expires = jwt_tokens.standing(token)
     _PEOPLE[request.sid] = Standing(principal.user_id, version, expires)
+    app = current_app._get_current_object()
+    socketio_of(app).start_background_task(_watch, app, request.sid)
     return principal.user_id
+
+
+def _watch(app, sid: str) -> None:
+    """A token connection that only listens sends no event to be checked at: it is checked every
+    WORKSPACE_RECHECK_SECONDS (and at its token's expiry), and ended like _person() ends one."""
+    while True:
+        standing = _PEOPLE.get(sid)
+        if standing is None:
+            return  # disconnected
+        time.sleep(max(0.5, min(app.config["WORKSPACE_RECHECK_SECONDS"], standing.expires - time.time())))
+        standing = _PEOPLE.get(sid)
+        if standing is None:
+            return
+        with app.app_context():
+            user = accounts.find_user(standing.person_id)
+            valid = user is not None and user.active and user.session_version == standing.session_version
+            if valid and time.time() < standing.expires:
+                continue
+            message = _("Sign in again: the access token is not valid any more.")
+        socketio = socketio_of(app)  # the account still stands: the token ran out (AUTH002)
+        socketio.emit("error", runner.event("error", "", {"code": "AUTH002" if valid else "AUTH003",
+                                                          "message": message, "retryable": False}), to=sid)
+        forget(sid)
+        socketio.server.disconnect(sid, namespace="/")
+        return
 
 
 def forget(sid: str) -> None:
@@ -138,7 +166,7 @@ def on_message(data=None):
                           session_id=str(session.id))
     try:
         runner.send(agent, data["content"], timeout=settings["timeout"], trust_all=settings["trustAllTools"])
-    except runner.AgentBusy:
+    except (runner.AgentBusy, OSError):  # OSError: it exited just now (the next message starts another)
         return _error("AQ002", _("The agent is not taking input: wait for it, or cancel."), retryable=True,
                       session_id=str(session.id))
     service.record_input(session, data["content"])  # what reached the agent, in the transcript
@@ -156,7 +184,10 @@ def on_resize(data=None):
     session = _session_of(person, session_id) if session_id else None
     agent = runner.running(session.id) if session else None
     if agent is not None:
-        runner.resize(agent, data["cols"], data["rows"])
+        try:
+            runner.resize(agent, data["cols"], data["rows"])
+        except OSError:
+            pass  # it exited just now: there is no terminal to size
 
 
 def on_cancel(data=None):
@@ -189,7 +220,7 @@ def on_tool_approval(data=None):
     except runner.NotWaiting:
         return _error("WS002", _("That approval request is not waiting any more: it was answered, cancelled, "
                                  "or the agent stopped."), session_id=str(session.id))
-    except runner.AgentBusy:
+    except (runner.AgentBusy, OSError):
         return _error("AQ002", _("The agent is not taking input: wait for it, or cancel."), retryable=True,
                       session_id=str(session.id))
     service.record_decision(session, request["tool"], approved=data["approved"])
@@ -211,6 +242,6 @@ def resume(person_id, auth) -> None:
         session = service.own_session(person, wanted)
     except DomainError as error:
         return _error(error.code, str(error.message), session_id=wanted[:40])
-    join_room(runner.room(session.id))
     _CURRENT[request.sid] = str(session.id)
-    runner.missed(session, replay.normal_stamp(auth.get("since")), lambda name, data: emit(name, data))
+    runner.missed(session, replay.normal_stamp(auth.get("since")), lambda name, data: emit(name, data),
+                  join=lambda: join_room(runner.room(session.id)))

@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from flask import Flask
@@ -51,7 +51,7 @@ def room(session_id) -> str:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def event(kind: str, session_id, payload: dict) -> dict:
@@ -69,6 +69,9 @@ class Agent:
     status: str = "idle"
     sent: int = 0  # messages written to it
     prompts: int = 0  # prompts it printed (one at the start, then one after each message)
+    queued: list[str] = field(default_factory=list)  # input held until its first prompt (or a quiet start)
+    awaiting_prompt: bool = False  # input reached it: its next prompt means done
+    started: float = field(default_factory=time.monotonic)
     deadline: float | None = None  # the current message must be answered by then (monotonic)
     cancelled_at: float | None = None
     output_bytes: int = 0
@@ -84,6 +87,15 @@ class Agent:
     index_queued: float = 0.0
     unindexed: bool = False  # output stored since its terms were last queued
     lock: threading.Lock = field(default_factory=threading.Lock)
+    last_stamp: datetime | None = None
+
+    def next_stamp(self) -> str:
+        """Now, in microseconds, and always later than this agent's previous piece (replay compares)."""
+        moment = datetime.now(timezone.utc)
+        if self.last_stamp is not None and moment <= self.last_stamp:
+            moment = self.last_stamp + timedelta(microseconds=1)
+        self.last_stamp = moment
+        return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
     def emit(self, name: str, data: dict) -> None:
         socketio_of(self.app).emit(name, data, to=room(self.session_id))
@@ -165,8 +177,9 @@ class Terminal:
         return self.popen.returncode
 
     def close(self) -> None:
+        fd, self.fd = self.fd, -1  # a closed number may be reused by another file: never write to it again
         try:
-            os.close(self.fd)
+            os.close(fd)
         except OSError:
             pass
 
@@ -272,18 +285,30 @@ def send(agent: Agent, text: str, *, timeout: int, trust_all: bool = False) -> N
     agent.trust_all = trust_all
     agent.sent += 1
     agent.set_status("processing")
-    agent.process.write((text.replace("\r\n", "\n").replace("\n", "\r") + "\r").encode())
+    line = text.replace("\r\n", "\n").replace("\n", "\r") + "\r"
+    if agent.prompts == 0 and agent.app.config["AGENT_PROMPT_PATTERN"]:
+        agent.queued.append(line)  # it is still starting: typed once it asks (its startup prompt)
+        return
+    agent.process.write(line.encode())
+    agent.awaiting_prompt = True
+
+
+def _type_queued(agent: Agent) -> None:
+    lines, agent.queued = agent.queued, []
+    agent.process.write("".join(lines).encode())
+    agent.awaiting_prompt = True
 
 
 def answer(agent: Agent, request_id: str, approved: bool) -> dict:
     """The person's decision on the waiting request, typed as the agent's own answer; the request."""
     with agent.lock:
-        if agent.request is None or agent.request["requestId"] != request_id:
+        request = agent.request
+        if request is None or request["requestId"] != request_id:
             raise NotWaiting(request_id)
-        request, agent.request = agent.request, None
+        agent.process.write(((agent.profile.yes if approved else agent.profile.no) + "\r").encode())
+        agent.request = None  # only once the answer reached the agent: otherwise it can be answered again
     if agent.deadline is not None:  # the time spent deciding is the person's, not the agent's
         agent.deadline += time.monotonic() - agent.waiting_since
-    agent.process.write(((agent.profile.yes if approved else agent.profile.no) + "\r").encode())
     agent.set_status("processing")
     return request
 
@@ -312,70 +337,110 @@ def stop_all() -> None:
             agent.process.terminate(force=True)
 
 
+QUESTION_SETTLE = 0.3  # seconds of quiet after an approval question before it counts as asked
+
+
+@dataclass
+class _Reading:
+    decoder: object
+    prompt: re.Pattern | None
+    tail: str = ""  # the output's end: for the prompt and the approval question
+    asking: str = ""  # the output since the last question or prompt: the request's fields
+    question: tuple | None = None  # (tool, when): asked, unless more output follows within QUESTION_SETTLE
+
+
+def _step(agent: Agent, state: _Reading, data: bytes | None) -> None:
+    """One read's worth of work: the output sent and kept; the question, the prompt, the limits."""
+    config, process = agent.app.config, agent.process
+    now = time.monotonic()
+    if data:
+        text = state.decoder.decode(data).replace("\x00", "")
+        agent.output_bytes += len(data)
+        agent.last_output = now
+        with agent.lock:  # a client's replay finds each piece once: stored, pending, or sent after it
+            stamp = agent.next_stamp()
+            agent.pending.append((text, stamp))
+            agent.pending_bytes += len(data)
+            agent.emit("message", event("output", agent.session_id, {"content": text, "format": "ansi",
+                                                                     "timestamp": stamp}))
+        state.question = None  # output went on: what looked like a question was not one
+        state.tail, state.asking = (state.tail + text)[-400:], (state.asking + text)[-16000:]
+        seen = service.plain(state.tail)
+        if agent.request is None and agent.profile is not None and agent.profile.question.search(seen):
+            tool = approval.asked(agent.profile, service.plain(state.asking))
+            if tool is not None:
+                state.question = (tool, now)
+        elif state.prompt is not None and agent.request is None and state.prompt.search(seen):
+            agent.prompts, state.tail, state.asking = agent.prompts + 1, "", ""
+            if agent.queued:  # its startup prompt: now the input it was sent meanwhile
+                _type_queued(agent)
+            elif agent.status == "processing" and agent.awaiting_prompt:
+                agent.awaiting_prompt = False
+                _flush(agent, settled=True)
+                _settle(agent)
+        if agent.output_bytes > config["AGENT_MAX_OUTPUT_BYTES"]:
+            _flush(agent, settled=True)
+            process.terminate(force=True)
+            _say_error(agent, "AQ002", _l("The agent printed more than this server keeps (%(size)s MB) and was "
+                                          "ended.", size=config["AGENT_MAX_OUTPUT_BYTES"] // (1024 * 1024)),
+                       retryable=True)
+    elif state.question is not None and now - state.question[1] >= QUESTION_SETTLE:
+        tool, state.question, state.tail, state.asking = state.question[0], None, "", ""
+        _flush(agent, settled=True)
+        _ask(agent, tool)
+    if agent.pending and (now - agent.last_flush >= FLUSH_SECONDS or agent.pending_bytes >= FLUSH_BYTES):
+        _flush(agent)
+    if data is None:
+        return
+    if agent.queued and not data and now - max(agent.started, agent.last_output) > config["AGENT_IDLE_SECONDS"]:
+        _type_queued(agent)  # no prompt of the kind AGENT_PROMPT_PATTERN knows: it gets its input anyway
+    if agent.status in ("idle", "waiting_approval") and agent.cancelled_at is None and \
+            now - max(agent.last_output, agent.last_sent) > config["AGENT_LINGER_SECONDS"]:
+        agent.cancelled_at = now  # nobody used it for long: ended quietly, the next message starts another
+        process.terminate(force=True)
+    if agent.status == "processing":
+        if agent.cancelled_at is not None and now - agent.cancelled_at > config["AGENT_CANCEL_GRACE"]:
+            process.terminate(force=True)
+        elif agent.deadline is not None and now > agent.deadline and agent.cancelled_at is None:
+            cancel(agent)
+            _say_error(agent, "AQ003", _l("The agent took longer than your timeout setting and was interrupted."),
+                       retryable=True)
+        elif not data and agent.prompts == 0 and state.question is None and \
+                now - max(agent.last_output, agent.last_sent) > config["AGENT_IDLE_SECONDS"]:
+            # An agent with no prompt to recognise is done when it goes quiet; one with a prompt only at
+            # its prompt (it may think, or run a command, in silence for minutes).
+            _flush(agent, settled=True)
+            _settle(agent)
+
+
+def _settle(agent: Agent) -> None:
+    agent.cancelled_at = None  # an interrupted agent that came back to its prompt is in use again
+    agent.set_status("idle")
+
+
 def _read(agent: Agent) -> None:
     """The agent's output, until it exits: sent, stored, watched for the prompt and the limits."""
     app, process = agent.app, agent.process
-    config = app.config
-    prompt = re.compile(config["AGENT_PROMPT_PATTERN"]) if config["AGENT_PROMPT_PATTERN"] else None
-    decoder = codecs.getincrementaldecoder("utf-8")("replace")
-    tail = asking = ""  # the output's end (for the prompt and the approval question); since the last question
+    prompt = re.compile(app.config["AGENT_PROMPT_PATTERN"]) if app.config["AGENT_PROMPT_PATTERN"] else None
+    state = _Reading(decoder=codecs.getincrementaldecoder("utf-8")("replace"), prompt=prompt)
     while True:
         try:
             ready, _, _ = select.select([process.fd], [], [], 0.2)
             data = os.read(process.fd, READ_BYTES) if ready else b""
         except BlockingIOError:
             data = b""
-        except OSError:  # EIO: the agent closed the terminal (it exited)
+        except (OSError, ValueError):  # EIO: the agent closed the terminal (it exited)
             data = None
-        now = time.monotonic()
-        if data:
-            text = decoder.decode(data)
-            agent.output_bytes += len(data)
-            agent.last_output = now
-            stamp = now_iso()
-            with agent.lock:  # a client's replay finds each piece once: stored, pending, or sent after it
-                agent.pending.append((text, stamp))
-                agent.pending_bytes += len(data)
-                agent.emit("message", event("output", agent.session_id, {"content": text, "format": "ansi",
-                                                                         "timestamp": stamp}))
-            tail, asking = (tail + text)[-400:], (asking + text)[-4000:]
-            seen = service.plain(tail)
-            if agent.request is None and agent.profile is not None and agent.profile.question.search(seen):
-                tool = approval.asked(agent.profile, service.plain(asking))
-                tail = asking = ""
-                if tool is not None:
-                    _flush(agent, settled=True)
-                    _ask(agent, tool)
-            elif prompt is not None and agent.request is None and prompt.search(seen):
-                agent.prompts, tail, asking = agent.prompts + 1, "", ""
-                if agent.status == "processing" and agent.prompts > agent.sent:  # its first prompt is the start's
-                    _flush(agent, settled=True)
-                    agent.set_status("idle")
-            if agent.output_bytes > config["AGENT_MAX_OUTPUT_BYTES"]:
-                _flush(agent, settled=True)
-                process.terminate(force=True)
-                _say_error(agent, "AQ002", _l("The agent printed more than this server keeps (%(size)s MB) and was "
-                                              "ended.", size=config["AGENT_MAX_OUTPUT_BYTES"] // (1024 * 1024)),
-                           retryable=True)
-        if agent.pending and (now - agent.last_flush >= FLUSH_SECONDS or agent.pending_bytes >= FLUSH_BYTES):
-            _flush(agent)
+        try:
+            _step(agent, state, data)
+        except Exception:  # noqa: BLE001 (a database or queue failure must not orphan the agent)
+            app.logger.exception("workspace: agent %s: output not handled", agent.session_id)
         if data is None or (not data and not process.isalive()):
             break
-        if agent.status in ("idle", "waiting_approval") and agent.cancelled_at is None and \
-                now - max(agent.last_output, agent.last_sent) > config["AGENT_LINGER_SECONDS"]:
-            agent.cancelled_at = now  # nobody used it for long: ended quietly, the next message starts another
-            process.terminate(force=True)
-        if agent.status == "processing":
-            if agent.cancelled_at is not None and now - agent.cancelled_at > config["AGENT_CANCEL_GRACE"]:
-                process.terminate(force=True)
-            elif agent.deadline is not None and now > agent.deadline and agent.cancelled_at is None:
-                cancel(agent)
-                _say_error(agent, "AQ003", _l("The agent took longer than your timeout setting and was interrupted."),
-                           retryable=True)
-            elif not data and now - agent.last_output > config["AGENT_IDLE_SECONDS"]:
-                _flush(agent, settled=True)
-                agent.set_status("idle")
-    _flush(agent, settled=True)
+    try:
+        _flush(agent, settled=True)
+    except Exception:  # noqa: BLE001 (as above: the agent is still ended and reported)
+        app.logger.exception("workspace: agent %s: last output not stored", agent.session_id)
     for _ in range(40):  # the terminal closed: the process is exiting
         if not process.isalive():
             break
@@ -425,19 +490,20 @@ def _record(agent: Agent, tool: dict, *, approved: bool, automatic: bool) -> Non
         service.record_decision(session, tool, approved=approved, automatic=automatic)
 
 
-def missed(session: ChatSession, since: str | None, send) -> None:
+def missed(session: ChatSession, since: str | None, send, join) -> None:
     """What a client that comes back missed: the session's output after `since` (an output event's
-    timestamp), stored or not yet stored, then the approval request still waiting. Under the agent's
-    lock, so no piece is sent twice or lost between the transcript and the live events."""
-    agent = running(session.id)
+    timestamp; all of it, the newest REPLAY_CHARS, without one), stored or not yet stored, then the
+    approval request still waiting. The client joins the session's room under the agent's lock, so
+    no piece is sent twice or lost between the transcript and the live events."""
+    agent = _AGENTS.get(session.id)  # one that has just exited may still have output to store
     with agent.lock if agent is not None else contextlib.nullcontext():
-        if since is not None:
-            pieces = replay.output_since(session, since)
-            if agent is not None:
-                pieces += [(text, stamp) for text, stamp in agent.pending if stamp > since]
-            for content, stamp in replay.joined(pieces):
-                send("message", event("output", session.id, {"content": content, "format": "ansi",
-                                                             "timestamp": stamp}))
+        join()
+        pieces = replay.output_since(session, since)
+        if agent is not None:
+            pieces += [(text, stamp) for text, stamp in agent.pending if since is None or stamp > since]
+        for content, stamp in replay.joined(pieces):
+            send("message", event("output", session.id, {"content": content, "format": "ansi",
+                                                         "timestamp": stamp}))
         if agent is not None:
             payload = {"status": agent.status}
             send("status", event("status", session.id, payload))
@@ -459,12 +525,13 @@ def _flush(agent: Agent, *, settled: bool = False) -> None:
 
 
 def _store(agent: Agent) -> None:
+    """The pending pieces as one message; they stay pending (and are tried again) if it fails."""
     chunks, offset = [], 0
     for text, stamp in agent.pending:
         chunks.append([offset, stamp])
         offset += len(text)
     content = "".join(text for text, _ in agent.pending)
-    agent.pending, agent.pending_bytes = [], 0
     agent.last_flush = time.monotonic()
     with agent.app.app_context():  # a deleted session's output is only shown
         agent.unindexed |= bool(transcript.store_output(agent.session_id, content, chunks))
+    agent.pending, agent.pending_bytes = [], 0

@@ -392,7 +392,7 @@ def update_settings(person: User, changes: dict) -> dict:
                 elif name == "timeout":
                     agent[name] = _number(setting, path, TIMEOUTS)
                 elif name == "agent":
-                    if setting not in agent_choices():
+                    if not isinstance(setting, str) or setting not in agent_choices():
                         raise _invalid(_l("%(field)s is one of: %(names)s.", field=path,
                                           names=", ".join(repr(n) for n in agent_choices())), path)
                     agent[name] = setting

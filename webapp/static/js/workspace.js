@@ -67,10 +67,15 @@
       if (socket.connected) socket.emit("resize", { cols: term.cols, rows: term.rows, sessionId: sessionId });
     }
 
-    socket.on("connect", function () { say(root.dataset.status === "closed" ? "closed" : "idle"); resize(); });
+    socket.on("connect", function () {
+      if (root.dataset.status === "closed") say("closed");
+      else if (!root.dataset.was) say("idle");  // a status replayed on connect stands
+      resize();
+    });
     socket.on("disconnect", function () { say("offline", "error"); });
     socket.on("message", function (event) {
       if (event.sessionId !== sessionId || event.type !== "output") return;
+      if (since && event.payload.timestamp <= since) return;  // shown already (a replay may overlap)
       term.write(event.payload.content);
       since = event.payload.timestamp;
     });
