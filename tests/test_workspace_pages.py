@@ -105,7 +105,7 @@ def test_search_highlights_and_filters_by_session_and_day(app, client):
 
 def test_settings_are_saved_and_bad_values_are_explained(app, client):
     from webapp.accounts.models import User
-    from webapp.workspace import service
+    from webapp.workspace import settings
 
     register(client)
     page = client.get("/workspace/settings").get_data(as_text=True)
@@ -115,7 +115,7 @@ def test_settings_are_saved_and_bad_values_are_explained(app, client):
     assert saved.status_code == 303
     with app.app_context():
         person = db.session.scalar(db.select(User).where(User.username == "alice"))
-        assert service.settings_of(person) == {"theme": "dark", "fontSize": 18, "enableSounds": False,
+        assert settings.settings_of(person) == {"theme": "dark", "fontSize": 18, "enableSounds": False,
                                                "autoSave": False, "amazonQSettings": {
                                                    "trustAllTools": True, "timeout": 600, "model": "gpt-4o",
                                                    "agent": "builtin"}}

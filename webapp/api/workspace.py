@@ -23,6 +23,7 @@ from webapp.machine.inputs import parse_body, parse_query
 from webapp.machine.observe import current_call
 from webapp.remote_addr import client_ip
 from webapp.workspace import runner, service
+from webapp.workspace import settings as workspace_settings
 
 TAGS = ("Agent workspace (spec 004)",)
 
@@ -368,7 +369,7 @@ def _aware(moment: datetime | None) -> datetime | None:
 @operation("Your workspace settings", "getSettings", tags=TAGS,
            responses={200: Reply("The settings", SETTINGS_ENVELOPE)})
 def get_settings():
-    return _ok(service.settings_of(_person()))
+    return _ok(workspace_settings.settings_of(_person()))
 
 
 @bp.put("/api/settings")
@@ -378,4 +379,4 @@ def get_settings():
            errors={400: "VAL001: an unknown field or a value out of range, named in details.field"})
 def update_settings():
     # The service checks each field (and that there is an object at all): a partial update.
-    return _ok(service.update_settings(_person(), request.get_json(silent=True)))
+    return _ok(workspace_settings.update_settings(_person(), request.get_json(silent=True)))

@@ -24,7 +24,9 @@ from webapp.access_tokens import service as jwt_tokens
 from webapp.accounts import service as accounts
 from webapp.errors import DomainError
 from webapp.extensions import socketio_of
-from webapp.workspace import replay, runner, service
+from webapp.workspace import agents, replay, runner, service
+from webapp.workspace import settings as workspace_settings
+from webapp.workspace.terminal import AgentBusy
 
 _PEOPLE: dict[str, Standing] = {}  # sid -> what a token connection signed in with
 _CURRENT: dict[str, str] = {}  # sid -> the session its last event named (for resize)
@@ -67,7 +69,7 @@ def _watch(app, sid: str) -> None:
                 continue
             message = _("Sign in again: the access token is not valid any more.")
         socketio = socketio_of(app)  # the account still stands: the token ran out (AUTH002)
-        socketio.emit("error", runner.event("error", "", {"code": "AUTH002" if valid else "AUTH003",
+        socketio.emit("error", agents.event("error", "", {"code": "AUTH002" if valid else "AUTH003",
                                                           "message": message, "retryable": False}), to=sid)
         forget(sid)
         socketio.server.disconnect(sid, namespace="/")
@@ -107,7 +109,7 @@ def _person():
 def _error(code: str, message: str, *, retryable: bool = False, session_id: str | None = None) -> None:
     from flask_socketio import emit
 
-    emit("error", runner.event("error", session_id or "", {"code": code, "message": message, "retryable": retryable}))
+    emit("error", agents.event("error", session_id or "", {"code": code, "message": message, "retryable": retryable}))
 
 
 def _allowed() -> bool:
@@ -134,7 +136,7 @@ def _session_of(person, value):
     except DomainError as error:
         _error(error.code, str(error.message), session_id=str(value)[:40])
         return None
-    join_room(runner.room(session.id))
+    join_room(agents.room(session.id))
     _CURRENT[request.sid] = str(session.id)
     return session
 
@@ -153,9 +155,9 @@ def on_message(data=None):
         session = service.session_for_input(person, data.get("sessionId"), workspace=workspace)
     except DomainError as error:
         return _error(error.code, str(error.message), session_id=str(data.get("sessionId") or "")[:40] or None)
-    join_room(runner.room(session.id))
+    join_room(agents.room(session.id))
     _CURRENT[request.sid] = str(session.id)
-    settings = service.settings_of(person)["amazonQSettings"]
+    settings = workspace_settings.settings_of(person)["amazonQSettings"]
     agent = runner.running(session.id)
     if agent is None:
         try:
@@ -166,7 +168,7 @@ def on_message(data=None):
                           session_id=str(session.id))
     try:
         runner.send(agent, data["content"], timeout=settings["timeout"], trust_all=settings["trustAllTools"])
-    except (runner.AgentBusy, OSError):  # OSError: it exited just now (the next message starts another)
+    except (AgentBusy, OSError):  # OSError: it exited just now (the next message starts another)
         return _error("AQ002", _("The agent is not taking input: wait for it, or cancel."), retryable=True,
                       session_id=str(session.id))
     service.record_input(session, data["content"])  # what reached the agent, in the transcript
@@ -220,7 +222,7 @@ def on_tool_approval(data=None):
     except runner.NotWaiting:
         return _error("WS002", _("That approval request is not waiting any more: it was answered, cancelled, "
                                  "or the agent stopped."), session_id=str(session.id))
-    except (runner.AgentBusy, OSError):
+    except (AgentBusy, OSError):
         return _error("AQ002", _("The agent is not taking input: wait for it, or cancel."), retryable=True,
                       session_id=str(session.id))
     service.record_decision(session, request["tool"], approved=data["approved"])
@@ -233,7 +235,7 @@ def resume(person_id, auth) -> None:
     from flask_socketio import emit
 
     for session_id in runner.sessions_of(person_id):
-        join_room(runner.room(session_id))
+        join_room(agents.room(session_id))
     wanted = auth.get("sessionId") if isinstance(auth, dict) else None
     if not isinstance(wanted, str):
         return
@@ -244,4 +246,4 @@ def resume(person_id, auth) -> None:
         return _error(error.code, str(error.message), session_id=wanted[:40])
     _CURRENT[request.sid] = str(session.id)
     runner.missed(session, replay.normal_stamp(auth.get("since")), lambda name, data: emit(name, data),
-                  join=lambda: join_room(runner.room(session.id)))
+                  join=lambda: join_room(agents.room(session.id)))

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from webapp.web.forms import DomainForm
-from webapp.workspace import service
+from webapp.workspace import service, settings
 
 
 class RenameForm(DomainForm):
@@ -37,12 +37,12 @@ class SearchForm(DomainForm):
 class SettingsForm(DomainForm):
     theme = SelectField(_l("Theme"), choices=[SelectChoice("light", _l("Light")), SelectChoice("dark", _l("Dark"))])
     fontSize = IntegerField(_l("Terminal font size (px)"), validators=[
-        InputRequired(), NumberRange(*service.FONT_SIZES)])
+        InputRequired(), NumberRange(*settings.FONT_SIZES)])
     enableSounds = BooleanField(_l("Play a sound when the agent asks for approval or finishes"))
     autoSave = BooleanField(_l("Keep unsent text as a draft in this browser"))
     trustAllTools = BooleanField(_l("Approve low-risk tools automatically (reading files, git status …)"))
     timeout = IntegerField(_l("Time limit for one request (seconds)"), validators=[
-        InputRequired(), NumberRange(*service.TIMEOUTS)])
+        InputRequired(), NumberRange(*settings.TIMEOUTS)])
     model = StringField(_l("Model (for agents that take one)"), validators=[Optional(), Length(max=100)])
     agent = SelectField(_l("Agent"), choices=[], validate_choice=False)  # the service checks the name
 

@@ -28,8 +28,7 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask
@@ -40,148 +39,12 @@ from webapp.chats.models import ChatSession
 from webapp.db.orm import db
 from webapp.extensions import socketio_of
 from webapp.workspace import approval, replay, service, transcript
+from webapp.workspace.agents import Agent, event
+from webapp.workspace.terminal import AgentBusy, Terminal
 
 READ_BYTES = 65536
 FLUSH_SECONDS, FLUSH_BYTES = 1.0, 64 * 1024
 INDEX_SECONDS = 2.0
-
-
-def room(session_id) -> str:
-    return f"agent-session:{session_id}"
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def event(kind: str, session_id, payload: dict) -> dict:
-    """A spec 004 server event: {type, payload, sessionId}."""
-    return {"type": kind, "payload": payload, "sessionId": str(session_id)}
-
-
-@dataclass
-class Agent:
-    app: Flask
-    session_id: uuid.UUID
-    person_id: uuid.UUID
-    locale: str
-    process: Terminal
-    status: str = "idle"
-    sent: int = 0  # messages written to it
-    prompts: int = 0  # prompts it printed (one at the start, then one after each message)
-    queued: list[str] = field(default_factory=list)  # input held until its first prompt (or a quiet start)
-    awaiting_prompt: bool = False  # input reached it: its next prompt means done
-    started: float = field(default_factory=time.monotonic)
-    deadline: float | None = None  # the current message must be answered by then (monotonic)
-    cancelled_at: float | None = None
-    output_bytes: int = 0
-    last_output: float = field(default_factory=time.monotonic)
-    last_sent: float = field(default_factory=time.monotonic)
-    profile: approval.Profile | None = None  # how its approval questions read
-    trust_all: bool = False  # the person's trustAllTools: low-risk tools are approved without asking
-    request: dict | None = None  # the tool_approval_request waiting for the person's decision
-    waiting_since: float = 0.0
-    pending: list[tuple[str, str]] = field(default_factory=list)  # output not stored yet, with its timestamps
-    pending_bytes: int = 0
-    last_flush: float = field(default_factory=time.monotonic)
-    index_queued: float = 0.0
-    unindexed: bool = False  # output stored since its terms were last queued
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    last_stamp: datetime | None = None
-
-    def next_stamp(self) -> str:
-        """Now, in microseconds, and always later than this agent's previous piece (replay compares)."""
-        moment = datetime.now(timezone.utc)
-        if self.last_stamp is not None and moment <= self.last_stamp:
-            moment = self.last_stamp + timedelta(microseconds=1)
-        self.last_stamp = moment
-        return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-    def emit(self, name: str, data: dict) -> None:
-        socketio_of(self.app).emit(name, data, to=room(self.session_id))
-
-    def set_status(self, status: str, message: str | None = None) -> None:
-        self.status = status
-        payload = {"status": status, **({"message": message} if message else {})}
-        self.emit("status", event("status", self.session_id, payload))
-
-    def error(self, code: str, message: str, *, retryable: bool) -> None:
-        self.emit("error", event("error", self.session_id, {"code": code, "message": message,
-                                                           "retryable": retryable}))
-
-
-class Terminal:
-    """A process on the slave side of a new pseudo-terminal, in its own session and process group
-    (signals go to the group). The standard library's subprocess, so gevent's cooperative one under
-    gunicorn: ptyprocess forks in a way that hangs a gevent worker."""
-
-    def __init__(self, command: list[str], *, cwd: str, env: dict, rows: int, cols: int):
-        import subprocess
-
-        self.fd, slave = os.openpty()
-        os.set_blocking(self.fd, False)  # a write to an agent that reads nothing must not stall the worker
-        try:
-            self._size(slave, rows, cols)
-            self.popen = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=env,
-                                          start_new_session=True, close_fds=True)
-        except BaseException:
-            os.close(self.fd)
-            raise
-        finally:
-            os.close(slave)
-
-    @staticmethod
-    def _size(fd: int, rows: int, cols: int) -> None:
-        import fcntl
-        import struct
-        import termios
-
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-
-    def write(self, data: bytes, timeout: float = 5) -> None:
-        """All of `data`, waiting (cooperatively) while the terminal's input buffer is full; an agent
-        that takes nothing for `timeout` seconds is AgentBusy."""
-        deadline = time.monotonic() + timeout
-        while data:
-            try:
-                data = data[os.write(self.fd, data):]
-            except BlockingIOError:
-                left = deadline - time.monotonic()
-                if left <= 0 or not select.select([], [self.fd], [], left)[1]:
-                    raise AgentBusy from None
-
-    def setwinsize(self, rows: int, cols: int) -> None:
-        self._size(self.fd, rows, cols)
-        self.kill(signal.SIGWINCH)
-
-    def kill(self, sig: int) -> None:
-        try:
-            os.killpg(self.popen.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-    def isalive(self) -> bool:
-        return self.popen.poll() is None
-
-    def terminate(self, force: bool = False) -> None:
-        self.kill(signal.SIGTERM)
-        if force:
-            for _ in range(20):
-                if not self.isalive():
-                    return
-                time.sleep(0.05)
-            self.kill(signal.SIGKILL)
-
-    @property
-    def exitstatus(self) -> int | None:
-        return self.popen.returncode
-
-    def close(self) -> None:
-        fd, self.fd = self.fd, -1  # a closed number may be reused by another file: never write to it again
-        try:
-            os.close(fd)
-        except OSError:
-            pass
 
 
 _AGENTS: dict[uuid.UUID, Agent] = {}
@@ -270,10 +133,6 @@ class AgentMissing(Exception):
     """AGENT_COMMAND could not be started."""
 
 
-class AgentBusy(Exception):
-    """The agent reads no input: its terminal's buffer stays full."""
-
-
 class NotWaiting(Exception):
     """No approval request of that id is waiting (answered already, or the agent moved on)."""
 
@@ -311,10 +170,6 @@ def answer(agent: Agent, request_id: str, approved: bool) -> dict:
         agent.deadline += time.monotonic() - agent.waiting_since
     agent.set_status("processing")
     return request
-
-
-def waiting(agent: Agent) -> dict | None:
-    return agent.request
 
 
 def resize(agent: Agent, cols: int, rows: int) -> None:

@@ -48,7 +48,7 @@ class SessionLimit(DomainError):
     code = "SESSION003"
 
 
-def _invalid(message, field: str) -> BadRequest:
+def invalid(message, field: str) -> BadRequest:
     return BadRequest(message, code="VAL001", field=field, details={"field": field})
 
 
@@ -108,7 +108,7 @@ def list_sessions(person: User, *, page: int = 1, limit: int = 20, status: str |
 def _title(value: str | None) -> str:
     title = " ".join((value or "").split())
     if len(title) > MAX_TITLE or not title.isprintable():
-        raise _invalid(_l("A title has at most %(max)s printable characters.", max=MAX_TITLE), "title")
+        raise invalid(_l("A title has at most %(max)s printable characters.", max=MAX_TITLE), "title")
     return title
 
 
@@ -121,14 +121,14 @@ def create_session(person: User, *, title: str | None = None, workspace: str | N
     title = _title(title) or str(_l("Session of %(when)s", when=utcnow().strftime("%Y-%m-%d %H:%M")))
     workspace = (workspace or "").strip()
     if len(workspace) > MAX_WORKSPACE or not workspace.isprintable():
-        raise _invalid(_l("A workspace name has at most %(max)s printable characters.", max=MAX_WORKSPACE), "workspace")
+        raise invalid(_l("A workspace name has at most %(max)s printable characters.", max=MAX_WORKSPACE), "workspace")
     metadata = metadata or {}
     if len(json.dumps(metadata, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
-        raise _invalid(_l("metadata is limited to %(max)s bytes of JSON.", max=MAX_METADATA_BYTES), "metadata")
+        raise invalid(_l("metadata is limited to %(max)s bytes of JSON.", max=MAX_METADATA_BYTES), "metadata")
     tags = metadata.get("tags", [])
     if not isinstance(tags, list) or len(tags) > MAX_TAGS or not all(
             isinstance(tag, str) and 0 < len(tag.strip()) <= MAX_TAG and tag.isprintable() for tag in tags):
-        raise _invalid(_l("metadata.tags is a list of at most %(max)s short words.", max=MAX_TAGS), "metadata.tags")
+        raise invalid(_l("metadata.tags is a list of at most %(max)s short words.", max=MAX_TAGS), "metadata.tags")
     active = db.session.scalar(select(func.count()).select_from(ChatSession).where(
         ChatSession.user_id == person.id, ChatSession.kind == KIND, ChatSession.status == "active"))
     limit = current_app.config["WORKSPACE_MAX_ACTIVE_SESSIONS"]
@@ -323,90 +323,3 @@ def titles_of(person: User, session_ids: list[str]) -> dict[str, str]:
     rows = db.session.execute(select(ChatSession.id, ChatSession.title).where(
         ChatSession.user_id == person.id, ChatSession.id.in_(ids))) if ids else []
     return {str(session_id): title for session_id, title in rows}
-
-
-# --- Settings (spec 004 §2.4) ----------------------------------------------------------------
-
-FONT_SIZES = (8, 32)
-TIMEOUTS = (10, 3600)  # seconds an agent may run for one message
-DEFAULTS = {"fontSize": 14, "enableSounds": False, "autoSave": True,
-            "amazonQSettings": {"trustAllTools": False, "timeout": 300, "model": "", "agent": ""}}
-
-
-def agent_choices() -> dict[str, str]:
-    """The agents a person may choose (amazonQSettings.agent, our addition to spec 004's settings):
-    "" the instance's own, "builtin", and AGENT_CHOICES; name -> label."""
-    return {"": str(_l("The server's agent")), "builtin": str(_l("Built-in agent")),
-            **{name: entry["label"] for name, entry in current_app.config["AGENT_CHOICES"].items()}}
-
-
-def settings_of(person: User) -> dict:
-    """The person's workspace settings, every field filled (theme is the site's own light/dark;
-    following the device reads as light)."""
-    from webapp.accounts.service import theme_of
-
-    stored = (person.preferences or {}).get("workspace") or {}
-    agent = {**DEFAULTS["amazonQSettings"], **(stored.get("amazonQSettings") or {})}
-    return {"theme": theme_of(person) or "light", **{k: stored.get(k, v) for k, v in DEFAULTS.items()
-                                                     if k != "amazonQSettings"}, "amazonQSettings": agent}
-
-
-def _number(value, field: str, bounds: tuple[int, int]) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not bounds[0] <= value <= bounds[1]:
-        raise _invalid(_l("%(field)s is a whole number from %(low)s to %(high)s.", field=field, low=bounds[0],
-                          high=bounds[1]), field)
-    return value
-
-
-def _flag(value, field: str) -> bool:
-    if not isinstance(value, bool):
-        raise _invalid(_l("%(field)s is true or false.", field=field), field)
-    return value
-
-
-def update_settings(person: User, changes: dict) -> dict:
-    """A partial update: only the fields sent change; an unknown field or a wrong value is a 400 that
-    names it, and then nothing changes."""
-    from webapp.accounts.service import THEMES, set_theme
-
-    if not isinstance(changes, dict):
-        raise _invalid(_l("Send the settings to change as a JSON object."), "body")
-    current = settings_of(person)
-    stored = {k: v for k, v in current.items() if k != "theme"}
-    for field, value in changes.items():
-        if field == "theme":
-            if value not in THEMES:
-                raise _invalid(_l("theme is light or dark."), "theme")
-        elif field == "fontSize":
-            stored[field] = _number(value, field, FONT_SIZES)
-        elif field in ("enableSounds", "autoSave"):
-            stored[field] = _flag(value, field)
-        elif field == "amazonQSettings":
-            if not isinstance(value, dict):
-                raise _invalid(_l("amazonQSettings is an object."), field)
-            agent = dict(stored[field])
-            for name, setting in value.items():
-                path = f"amazonQSettings.{name}"
-                if name == "trustAllTools":
-                    agent[name] = _flag(setting, path)
-                elif name == "timeout":
-                    agent[name] = _number(setting, path, TIMEOUTS)
-                elif name == "agent":
-                    if not isinstance(setting, str) or setting not in agent_choices():
-                        raise _invalid(_l("%(field)s is one of: %(names)s.", field=path,
-                                          names=", ".join(repr(n) for n in agent_choices())), path)
-                    agent[name] = setting
-                elif name == "model":
-                    if not isinstance(setting, str) or len(setting) > 100 or not setting.isprintable():
-                        raise _invalid(_l("%(field)s is a model name of at most 100 characters.", field=path), path)
-                    agent[name] = setting.strip()
-                else:
-                    raise _invalid(_l("%(field)s is not a setting.", field=path), path)
-            stored[field] = agent
-        else:
-            raise _invalid(_l("%(field)s is not a setting.", field=str(field)[:50]), str(field)[:50])
-    person.preferences = {**(person.preferences or {}), "workspace": stored}
-    if "theme" in changes:
-        set_theme(person, changes["theme"])  # commits
-    db.session.commit()
-    return settings_of(person)

@@ -12,6 +12,7 @@ from webapp.web.access import require_sign_in
 from webapp.web.forms import ActionForm
 from webapp.web.headers import page_csp
 from webapp.workspace import replay, runner, service
+from webapp.workspace import settings as workspace_settings
 from webapp.workspace.forms import RenameForm, SearchForm, SettingsForm
 
 bp = Blueprint("workspace", __name__, url_prefix="/workspace")
@@ -31,9 +32,9 @@ def page(session_id: str | None = None):
     listing = service.list_sessions(current_user, page=max(request.args.get("page", 1, type=int) or 1, 1), limit=50)
     current, messages = service.session_detail(current_user, session_id) if session_id else (None, [])
     screen = replay.screen(messages) if current else None
+    rename = RenameForm(title=current.title) if current else None
     response = render_template("workspace/page.html", listing=listing, current=current, screen=screen,
-                               settings=service.settings_of(current_user), rename=RenameForm(title=current.title)
-                               if current else None)
+                               settings=workspace_settings.settings_of(current_user), rename=rename)
     return _terminal_page(make_response(response)) if current else response
 
 
@@ -92,12 +93,12 @@ def search():
 
 @bp.route("/settings", methods=["GET", "POST"])
 def settings():
-    current = service.settings_of(current_user)
+    current = workspace_settings.settings_of(current_user)
     form = SettingsForm(data=SettingsForm.initial(current))
-    form.agent.choices = list(service.agent_choices().items())
+    form.agent.choices = list(workspace_settings.agent_choices().items())
     if form.validate_on_submit():
         try:
-            service.update_settings(current_user, form.changes())
+            workspace_settings.update_settings(current_user, form.changes())
         except DomainError as error:
             form.add_domain_error(error)
         else:
