@@ -1,9 +1,11 @@
-"""Agent output in the transcript (webapp/workspace/transcript.py, words.py): ASCII output is
-searchable as soon as it is stored, Japanese output once the job has cut it into words (queued, or
-found by the sweeper); output for a deleted session is dropped; an ASCII search and ASCII output are
-cut the same way."""
+"""Agent output in the transcript (webapp/workspace/transcript.py, words.py): pieces of several
+sessions are stored together; English and Japanese output become searchable once the job has cut them
+into words (queued, or found by the sweeper); output for a deleted session is dropped; an ASCII search
+and ASCII output are cut the same way."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -30,43 +32,48 @@ def found(app, person_id, query):
         return [hit.content for hit in service.search(find_user(person_id), query).hits]
 
 
-def test_ascii_output_is_searchable_at_once_japanese_after_the_job(app, alice):
+def test_output_is_searchable_once_the_job_has_cut_it_into_words(app, alice):
     from webapp.workspace import transcript
 
     person_id, session_id = alice
     with app.app_context():
-        assert transcript.store_output(session_id, "\x1b[32mRunning migration 0013\x1b[0m\r\n", [[0, "x"]]) is None
-        assert transcript.store_output(session_id, "データベースの移行が完了しました\r\n", [[0, "y"]]) is True
-    assert found(app, person_id, "Migration 0013") == ["Running migration 0013\n"]
-    assert found(app, person_id, "移行") == []  # not cut into words yet
+        stored = transcript.store_outputs([(session_id, "\x1b[32mRunning migration 0013\x1b[0m\r\n", [[0, "x"]]),
+                                           (session_id, "データベースの移行が完了しました\r\n", [[0, "y"]])])
+    assert stored == {session_id}
+    assert found(app, person_id, "Migration 0013") == []  # not cut into words yet
+    assert found(app, person_id, "移行") == []
     with app.app_context():
         transcript.index(str(session_id))
+    assert found(app, person_id, "Migration 0013") == ["Running migration 0013\n"]
     assert found(app, person_id, "移行") == ["データベースの移行が完了しました\n"]
 
 
-def test_the_sweeper_indexes_what_no_job_did_and_text_without_words_is_not_redone(app, alice):
+def test_the_sweeper_indexes_what_no_job_did_and_text_without_words_is_not_redone(app, alice, monkeypatch):
     from webapp.chats.models import ChatMessage
     from webapp.workspace import transcript
 
+    monkeypatch.setattr(transcript, "INDEX_BATCH", 2)  # and across batches
     person_id, session_id = alice
     with app.app_context():
-        transcript.store_output(session_id, "休暇の申請\r\n", [[0, "x"]])
-        transcript.store_output(session_id, "――――\r\n", [[0, "y"]])  # no words in it
+        transcript.store_outputs([(session_id, "休暇の申請\r\n", [[0, "x"]]), (session_id, "――――\r\n", [[0, "y"]]),
+                                  (session_id, "vacation request\r\n", [[0, "z"]])])  # no words in the second
         transcript.sweep()
-        assert set(db.session.scalars(db.select(ChatMessage.terms))) == {"休暇 申請", " "}
+        assert sorted(db.session.scalars(db.select(ChatMessage.terms))) == [" ", "vacation request", "休暇 申請"]
     assert found(app, person_id, "休暇") == ["休暇の申請\n"]
 
 
-def test_output_for_a_deleted_session_is_dropped(app, alice):
+def test_output_for_a_deleted_session_is_dropped_and_the_others_kept(app, alice):
     from webapp.accounts.service import find_user
     from webapp.chats.models import ChatMessage
     from webapp.workspace import service, transcript
 
     person_id, session_id = alice
     with app.app_context():
+        other = service.create_session(find_user(person_id), title="kept").id
         service.delete_session(find_user(person_id), session_id)
-        assert transcript.store_output(session_id, "late output", [[0, "x"]]) is False
-        assert db.session.scalar(db.select(db.func.count()).select_from(ChatMessage)) == 0
+        assert transcript.store_outputs([(session_id, "late output", [[0, "x"]]),
+                                         (other, "on time", [[0, "y"]])]) == {other}
+        assert list(db.session.scalars(db.select(ChatMessage.content))) == ["on time"]
 
 
 @pytest.mark.parametrize("text", ["Running migration 0013_add_users... OK", "I can't find v2.5.1 in HTTP/1.1 logs",
@@ -76,3 +83,94 @@ def test_an_ascii_search_finds_every_word_of_ascii_output(text):
 
     stored = set(transcript_terms(text).split())
     assert search_terms(text) and set(search_terms(text)) <= stored
+
+
+def _agent(app, person_id, session_id, *pieces):
+    from webapp.workspace.agents import Agent
+
+    agent = Agent(app=app, session_id=session_id, person_id=person_id, locale="en", process=None)
+    agent.pending = list(pieces)
+    agent.pending_bytes = sum(len(text) for text, _ in pieces)
+    return agent
+
+
+def test_a_round_stores_every_agents_output_and_keeps_what_the_database_refused(app, alice, monkeypatch):
+    from webapp.accounts.service import find_user
+    from webapp.chats.models import ChatMessage
+    from webapp.workspace import service, transcript, writer
+
+    person_id, session_id = alice
+    with app.app_context():
+        other = service.create_session(find_user(person_id), title="second").id
+    first = _agent(app, person_id, session_id, ("one ", "2026-11-29T00:00:00.000001Z"),
+                   ("two", "2026-11-29T00:00:00.000002Z"))
+    second = _agent(app, person_id, other, ("three", "2026-11-29T00:00:00.000003Z"))
+    rounds = writer.Writer(lambda: [first, second])
+    monkeypatch.setattr(writer, "STORE_BYTES", 4)  # one agent to a transaction: the second one fails
+    real, calls = transcript.store_outputs, []
+
+    def refuse_the_second(pieces):
+        calls.append(pieces)
+        if len(calls) == 2:
+            raise RuntimeError("database gone")
+        return real(pieces)
+
+    monkeypatch.setattr(transcript, "store_outputs", refuse_the_second)
+    with pytest.raises(RuntimeError):
+        rounds._round()
+    assert (first.pending, first.unindexed) == ([], True)  # committed: no longer pending
+    assert [text for text, _ in second.pending] == ["three"] and second.pending_bytes == 5
+    second.pending.append(("four", "2026-11-29T00:00:00.000004Z"))
+    rounds._round()  # the next round stores it, with what came meanwhile
+    with app.app_context():
+        stored = db.session.execute(db.select(ChatMessage.session_id, ChatMessage.content, ChatMessage.meta,
+                                              ChatMessage.terms).order_by(ChatMessage.id)).all()
+    assert [(row.session_id, row.content, row.meta["chunks"], row.terms) for row in stored] == [
+        (session_id, "one two", [[0, "2026-11-29T00:00:00.000001Z"], [4, "2026-11-29T00:00:00.000002Z"]], ""),
+        (other, "threefour", [[0, "2026-11-29T00:00:00.000003Z"], [5, "2026-11-29T00:00:00.000004Z"]], "")]
+    assert second.pending == [] and second.pending_bytes == 0
+
+
+def test_a_client_coming_back_gets_each_piece_once_while_the_writer_is_between_its_steps(app, alice, monkeypatch):
+    from webapp.chats.models import ChatSession
+    from webapp.workspace import runner, transcript
+
+    person_id, session_id = alice
+    stamps = [f"2026-11-29T00:00:00.00000{n}Z" for n in range(1, 5)]
+    with app.app_context():  # stored, and (the writer has not yet taken them out) still pending
+        transcript.store_outputs([(session_id, "ab", [[0, stamps[0]], [1, stamps[1]]])])
+    agent = _agent(app, person_id, session_id, ("a", stamps[0]), ("b", stamps[1]), ("c", stamps[2]),
+                   ("d", stamps[3]))
+    monkeypatch.setitem(runner._AGENTS, session_id, agent)
+    with app.app_context():
+        session = db.session.get(ChatSession, session_id)
+        for since, expected in [(None, "abcd"), (stamps[0], "bcd"), (stamps[2], "d")]:
+            sent = []
+            runner.missed(session, since, lambda name, data: sent.append((name, data)), lambda: None)
+            assert [data["payload"]["content"] for name, data in sent if name == "message"] == [expected]
+
+
+def test_an_agent_that_settles_goes_on_only_once_its_output_is_stored(app, alice, monkeypatch):
+    import threading
+
+    from webapp.chats.models import ChatMessage
+    from webapp.workspace import transcript, writer
+
+    person_id, session_id = alice
+    agent = _agent(app, person_id, session_id, ("done", "2026-11-29T00:00:00.000001Z"))
+    rounds = writer.Writer(lambda: [agent])
+    real = transcript.store_outputs
+    monkeypatch.setattr(transcript, "store_outputs", lambda pieces: time.sleep(0.3) or real(pieces))
+    monkeypatch.setattr(transcript, "queue", lambda session_ids: queued.extend(session_ids))
+    queued = []
+    thread = threading.Thread(target=rounds.run, daemon=True)
+    thread.start()
+    try:
+        rounds.store_now(agent)
+        with app.app_context():
+            assert list(db.session.scalars(db.select(ChatMessage.content))) == ["done"]
+        assert agent.pending == [] and queued == [session_id]  # and its terms are queued at once
+    finally:
+        rounds.stop()
+        thread.join(5)
+    assert not thread.is_alive()

@@ -44,6 +44,7 @@ from webapp.db import crypto, prepared, sqlite, writer  # noqa: F401  (sqlite: p
 from webapp.db.orm import db
 from webapp.extensions import babel, csrf, limiter, login_manager, mail, migrate
 from webapp.json_provider import BoundedRequest, OrjsonProvider
+from webapp.live import codec as live_codec
 from webapp.live import events as live_events
 from webapp.llm_configs.cli import keys_cli, llm_config_cli
 from webapp.llm_configs.views import bp as llm_settings_bp
@@ -142,7 +143,7 @@ def register_extensions(app: Flask) -> None:
     socketio = SocketIO()
     live_events.register(socketio)
     socketio.init_app(app, async_mode=_async_mode(), message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"] or None,
-                      ping_interval=30)  # spec 004 §3.3: ping/pong every 30 seconds
+                      ping_interval=30, json=live_codec)  # spec 004 §3.3: ping/pong every 30 seconds
 
 
 def _async_mode() -> str:

@@ -49,8 +49,6 @@ class Agent:
     waiting_since: float = 0.0
     pending: list[tuple[str, str]] = field(default_factory=list)  # output not stored yet, with its timestamps
     pending_bytes: int = 0
-    last_flush: float = field(default_factory=time.monotonic)
-    index_queued: float = 0.0
     unindexed: bool = False  # output stored since its terms were last queued
     lock: threading.Lock = field(default_factory=threading.Lock)
     last_stamp: datetime | None = None

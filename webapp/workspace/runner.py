@@ -4,9 +4,10 @@ started it.
 The agent is AGENT_COMMAND (a CLI coding agent installed on the host, or this repository's own),
 run as the server's user in its own directory under AGENT_WORKDIR (one per session), with
 TERM=xterm-256color and the PTY sized by `resize`. What it prints is sent to the session's room as
-spec 004 `message` events as it comes (ANSI kept) and stored in the transcript in pieces of at most
-a second or 64 KB. The agent is `processing` from a person's message until it prints its prompt
-(AGENT_PROMPT_PATTERN at the end of its output) or stays quiet for AGENT_IDLE_SECONDS; a message
+spec 004 `message` events as it comes (ANSI kept) and stored in the transcript by the worker's
+writer (writer.py: about every second, with the other agents' output). The agent is `processing`
+from a person's message until it prints its prompt (AGENT_PROMPT_PATTERN at the end of its output)
+or stays quiet for AGENT_IDLE_SECONDS; a message
 that takes longer than the person's timeout setting is interrupted like `cancel` (SIGINT, then
 SIGTERM after AGENT_CANCEL_GRACE seconds) and reported as AQ003; output beyond AGENT_MAX_OUTPUT_BYTES
 ends the agent, and so does AGENT_LINGER_SECONDS without use (the next message starts another). An
@@ -21,7 +22,6 @@ import contextlib
 import functools
 import os
 import re
-import select
 import shlex
 import signal
 import sys
@@ -38,13 +38,11 @@ from flask_babel import lazy_gettext as _l
 from webapp.chats.models import ChatSession
 from webapp.db.orm import db
 from webapp.extensions import socketio_of
-from webapp.workspace import approval, replay, service, transcript
+from webapp.workspace import approval, replay, service, writer
 from webapp.workspace.agents import Agent, event
 from webapp.workspace.terminal import AgentBusy, Terminal
 
 READ_BYTES = 65536
-FLUSH_SECONDS, FLUSH_BYTES = 1.0, 64 * 1024
-INDEX_SECONDS = 2.0
 
 
 _AGENTS: dict[uuid.UUID, Agent] = {}
@@ -110,6 +108,7 @@ def start(app: Flask, session: ChatSession, locale: str, *, choice: str = "", co
             return already
         _AGENTS[session.id] = agent
     _stop_at_exit()
+    writer.start(app, lambda: list(_AGENTS.values()))
     socketio_of(app).start_background_task(_read, agent)
     return agent
 
@@ -190,6 +189,7 @@ def stop_all() -> None:
     for agent in list(_AGENTS.values()):
         if agent.process.isalive():
             agent.process.terminate(force=True)
+    writer.stop()  # a last round for what they printed
 
 
 QUESTION_SETTLE = 0.3  # seconds of quiet after an approval question before it counts as asked
@@ -212,10 +212,10 @@ def _step(agent: Agent, state: _Reading, data: bytes | None) -> None:
         text = state.decoder.decode(data).replace("\x00", "")
         agent.output_bytes += len(data)
         agent.last_output = now
-        with agent.lock:  # a client's replay finds each piece once: stored, pending, or sent after it
+        with agent.lock:  # a client's replay finds each piece: stored, pending, or sent after it
             stamp = agent.next_stamp()
             agent.pending.append((text, stamp))
-            agent.pending_bytes += len(data)
+            agent.pending_bytes += len(text)
             agent.emit("message", event("output", agent.session_id, {"content": text, "format": "ansi",
                                                                      "timestamp": stamp}))
         state.question = None  # output went on: what looked like a question was not one
@@ -231,20 +231,19 @@ def _step(agent: Agent, state: _Reading, data: bytes | None) -> None:
                 _type_queued(agent)
             elif agent.status == "processing" and agent.awaiting_prompt:
                 agent.awaiting_prompt = False
-                _flush(agent, settled=True)
+                writer.store_now(agent)
                 _settle(agent)
         if agent.output_bytes > config["AGENT_MAX_OUTPUT_BYTES"]:
-            _flush(agent, settled=True)
+            writer.store_now(agent)
             process.terminate(force=True)
             _say_error(agent, "AQ002", _l("The agent printed more than this server keeps (%(size)s MB) and was "
                                           "ended.", size=config["AGENT_MAX_OUTPUT_BYTES"] // (1024 * 1024)),
                        retryable=True)
     elif state.question is not None and now - state.question[1] >= QUESTION_SETTLE:
         tool, state.question, state.tail, state.asking = state.question[0], None, "", ""
-        _flush(agent, settled=True)
+        writer.store_now(agent)
         _ask(agent, tool)
-    if agent.pending and (now - agent.last_flush >= FLUSH_SECONDS or agent.pending_bytes >= FLUSH_BYTES):
-        _flush(agent)
+    writer.nudge(agent)
     if data is None:
         return
     if agent.queued and not data and now - max(agent.started, agent.last_output) > config["AGENT_IDLE_SECONDS"]:
@@ -264,7 +263,7 @@ def _step(agent: Agent, state: _Reading, data: bytes | None) -> None:
                 now - max(agent.last_output, agent.last_sent) > config["AGENT_IDLE_SECONDS"]:
             # An agent with no prompt to recognise is done when it goes quiet; one with a prompt only at
             # its prompt (it may think, or run a command, in silence for minutes).
-            _flush(agent, settled=True)
+            writer.store_now(agent)
             _settle(agent)
 
 
@@ -280,10 +279,7 @@ def _read(agent: Agent) -> None:
     state = _Reading(decoder=codecs.getincrementaldecoder("utf-8")("replace"), prompt=prompt)
     while True:
         try:
-            ready, _, _ = select.select([process.fd], [], [], 0.2)
-            data = os.read(process.fd, READ_BYTES) if ready else b""
-        except BlockingIOError:
-            data = b""
+            data = process.read(READ_BYTES, 0.2)
         except (OSError, ValueError):  # EIO: the agent closed the terminal (it exited)
             data = None
         try:
@@ -293,7 +289,7 @@ def _read(agent: Agent) -> None:
         if data is None or (not data and not process.isalive()):
             break
     try:
-        _flush(agent, settled=True)
+        writer.store_now(agent)
     except Exception:  # noqa: BLE001 (as above: the agent is still ended and reported)
         app.logger.exception("workspace: agent %s: last output not stored", agent.session_id)
     for _ in range(40):  # the terminal closed: the process is exiting
@@ -354,8 +350,9 @@ def missed(session: ChatSession, since: str | None, send, join) -> None:
     with agent.lock if agent is not None else contextlib.nullcontext():
         join()
         pieces = replay.output_since(session, since)
-        if agent is not None:
-            pieces += [(text, stamp) for text, stamp in agent.pending if since is None or stamp > since]
+        if agent is not None:  # those not stored yet (or stored by now: the writer is between its steps)
+            last = pieces[-1][1] if pieces else since
+            pieces += [(text, stamp) for text, stamp in agent.pending if last is None or stamp > last]
         for content, stamp in replay.joined(pieces):
             send("message", event("output", session.id, {"content": content, "format": "ansi",
                                                          "timestamp": stamp}))
@@ -364,29 +361,3 @@ def missed(session: ChatSession, since: str | None, send, join) -> None:
             send("status", event("status", session.id, payload))
             if agent.request is not None:
                 send("tool_approval_request", event("tool_approval_request", session.id, agent.request))
-
-
-def _flush(agent: Agent, *, settled: bool = False) -> None:
-    """The output since the last flush, stored as one transcript message with where each piece began
-    and when it was sent (for replay); its search terms are queued (transcript.py), now if the agent
-    `settled` (idle, or gone), otherwise at most every INDEX_SECONDS."""
-    with agent.lock:
-        if agent.pending:
-            _store(agent)
-    if agent.unindexed and (settled or time.monotonic() - agent.index_queued > INDEX_SECONDS):
-        agent.index_queued, agent.unindexed = time.monotonic(), False
-        with agent.app.app_context():
-            transcript.queue(agent.session_id)
-
-
-def _store(agent: Agent) -> None:
-    """The pending pieces as one message; they stay pending (and are tried again) if it fails."""
-    chunks, offset = [], 0
-    for text, stamp in agent.pending:
-        chunks.append([offset, stamp])
-        offset += len(text)
-    content = "".join(text for text, _ in agent.pending)
-    agent.last_flush = time.monotonic()
-    with agent.app.app_context():  # a deleted session's output is only shown
-        agent.unindexed |= bool(transcript.store_output(agent.session_id, content, chunks))
-    agent.pending, agent.pending_bytes = [], 0

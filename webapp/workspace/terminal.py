@@ -32,6 +32,38 @@ class Terminal:
             raise
         finally:
             os.close(slave)
+        self._watcher = None  # gevent's: kept for every wait, cheaper than select() each time
+
+    def read(self, size: int, timeout: float) -> bytes:
+        """What the agent printed (at most `size` bytes), waiting at most `timeout` seconds for it:
+        b"" when nothing came; OSError (EIO) once it closed the terminal."""
+        try:
+            return os.read(self.fd, size)
+        except BlockingIOError:  # nothing yet (under load, there mostly is: no wait, no switch)
+            pass
+        if not self.readable(timeout):
+            return b""
+        try:
+            return os.read(self.fd, size)
+        except BlockingIOError:
+            return b""
+
+    def readable(self, timeout: float) -> bool:
+        """Whether there is output to read, waiting at most `timeout` seconds (cooperatively)."""
+        from gevent import monkey
+
+        if not monkey.is_module_patched("select"):
+            return bool(select.select([self.fd], [], [], timeout)[0])
+        from gevent import Timeout
+        from gevent.hub import get_hub
+
+        hub = get_hub()
+        if self._watcher is None:
+            self._watcher = hub.loop.io(self.fd, 1)
+        with Timeout(timeout, False):
+            hub.wait(self._watcher)
+            return True
+        return False
 
     @staticmethod
     def _size(fd: int, rows: int, cols: int) -> None:
@@ -80,6 +112,8 @@ class Terminal:
         return self.popen.returncode
 
     def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.close()
         fd, self.fd = self.fd, -1  # a closed number may be reused by another file: never write to it again
         try:
             os.close(fd)

@@ -1,19 +1,21 @@
 """An agent's output in the transcript: stored as it streams, on the hot path, and made searchable.
 
-A piece of output is one INSERT (SQLAlchemy Core: the ORM's unit of work cost more than the write)
-and the session's updated_at. Its search terms: cutting ASCII text costs little (words.py), so an
-ASCII piece is indexed at once; Japanese costs about 0.4 ms a kilobyte, and agents print megabytes,
-so a piece with other text is stored without terms (`terms == ""`) and the job consumer works them
-out (`workspace.index`, queued for the session at most every INDEX_SECONDS while it streams, and
-when it settles). A message whose text has no terms gets a single space, so "" always means "not
-yet", and the sweeper finds whatever a lost job or a stopped consumer left behind.
+The worker stores the output of all its agents together (runner.py: every FLUSH_SECONDS, sooner
+when one agent has FLUSH_BYTES waiting, and at once when one settles): one transaction, one UPDATE
+of the sessions' updated_at and one multi-row INSERT (SQLAlchemy Core: the ORM's unit of work, and a
+commit for each piece, cost more than the writing). Search terms are left to the job consumer, in
+its own process (`workspace.index`, queued at most every INDEX_SECONDS while agents stream, and when
+one settles): at megabytes a second they would cost the worker more than sending the output does.
+A stored piece has `terms == ""` until then; one whose text has no terms gets a single space, so ""
+always means "not yet", and the sweeper finds whatever a lost job or a stopped consumer left behind.
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import Iterable
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, true, update
 
 from webapp.chats.models import ChatMessage, ChatSession
 from webapp.db.base import new_uuid, utcnow
@@ -24,57 +26,70 @@ from webapp.workspace.words import transcript_terms
 
 PENDING = ""
 NONE = " "  # indexed, and nothing in it to find
-SWEEP_BATCH = 500
+INDEX_BATCH = 200  # messages read at a time
+INDEX_BYTES = 256 * 1024
+
+_sessions, _messages = ChatSession.__table__, ChatMessage.__table__
 
 
 def terms_of(content: str) -> str:
     return transcript_terms(plain(content)) or NONE
 
 
-def store_output(session_id: uuid.UUID, content: str, chunks: list) -> bool | None:
-    """One piece of the agent's output, committed: False when the session is gone (deleted
-    meanwhile), True when its terms are still to be worked out, None when it is searchable now."""
+def store_outputs(pieces: Iterable[tuple[uuid.UUID, str, list]]) -> set[uuid.UUID]:
+    """Pieces of agents' output (session id, content, where each event began and when), committed
+    together; the sessions they were stored for (a session deleted meanwhile drops its piece)."""
+    pieces = list(pieces)
     now = utcnow()
-    if not db.session.execute(update(ChatSession).where(ChatSession.id == session_id)
-                              .values(updated_at=now)).rowcount:
-        db.session.rollback()
-        return False
-    content = content.replace("\x00", "")
-    later = not content.isascii()
-    db.session.execute(insert(ChatMessage).values(
-        uid=new_uuid(), session_id=session_id, role="assistant", content=content, format="ansi",
-        meta={"chunks": chunks}, sources=[], terms=PENDING if later else terms_of(content), created_at=now))
+    # The UPDATE comes first: it locks the sessions (PostgreSQL's rows, SQLite's database), so none of
+    # them is deleted between it and the INSERT.
+    alive = set(db.session.scalars(update(_sessions).where(_sessions.c.id.in_({piece[0] for piece in pieces}))
+                                   .values(updated_at=now).returning(_sessions.c.id)))
+    rows = [{"uid": new_uuid(), "session_id": session_id, "role": "assistant", "content": content.replace("\x00", ""),
+             "format": "ansi", "meta": {"chunks": chunks}, "sources": [], "terms": PENDING, "created_at": now}
+            for session_id, content, chunks in pieces if session_id in alive]
+    if rows:
+        db.session.execute(insert(_messages), rows)
     db.session.commit()
-    return True if later else None
+    return alive
 
 
-def queue(session_id) -> None:
-    enqueue("workspace.index", str(session_id))
+def queue(session_ids) -> None:
+    enqueue("workspace.index", *sorted(map(str, session_ids)))
 
 
 @job("workspace.index")
-def index(session_id: str) -> None:
-    """The session's output still without terms, oldest first."""
-    waiting = list(db.session.scalars(select(ChatMessage.id).where(
-        ChatMessage.session_id == uuid.UUID(session_id), ChatMessage.terms == PENDING).order_by(ChatMessage.id)))
-    for message_id in waiting:
-        _index(message_id)
-
-
-def _index(message_id: int) -> None:
-    content = db.session.scalar(select(ChatMessage.content).where(ChatMessage.id == message_id,
-                                                                  ChatMessage.terms == PENDING))
-    if content is None:
-        return  # deleted meanwhile, or indexed already
-    db.session.execute(update(ChatMessage).where(ChatMessage.id == message_id, ChatMessage.terms == PENDING)
-                       .values(terms=terms_of(content)))
-    db.session.commit()
+def index(*session_ids: str) -> None:
+    """The sessions' output still without terms, oldest first."""
+    _index(ChatMessage.session_id.in_([uuid.UUID(value) for value in session_ids]))
 
 
 @job("workspace.index_sweep", every_minute=True)
 def sweep() -> None:
     """Index what lost jobs left: agent output still without terms."""
-    waiting = list(db.session.scalars(select(ChatMessage.id).where(ChatMessage.terms == PENDING)
-                                      .order_by(ChatMessage.id).limit(SWEEP_BATCH)))
-    for message_id in waiting:
-        _index(message_id)
+    _index(true())
+
+
+def _index(which) -> None:
+    """Terms for the messages `which` picks that have none, oldest first, about INDEX_BYTES of text
+    to a transaction: the worker keeps storing output meanwhile, and under SQLite it waits for the
+    write lock with every connection it serves, so the lock is only ever held briefly."""
+    after = 0
+    while True:
+        batch = db.session.execute(select(ChatMessage.id, ChatMessage.content).where(
+            which, ChatMessage.terms == PENDING, ChatMessage.id > after).order_by(ChatMessage.id)
+            .limit(INDEX_BATCH)).all()
+        db.session.rollback()  # the cutting happens outside any transaction
+        if not batch:
+            return
+        size, rows = 0, []
+        for message_id, content in batch:
+            rows.append({"key": message_id, "value": terms_of(content)})
+            size += len(content)
+            if size >= INDEX_BYTES or message_id == batch[-1][0]:
+                db.session.execute(update(_messages).where(_messages.c.id == bindparam("key"),
+                                                           _messages.c.terms == PENDING)
+                                   .values(terms=bindparam("value")), rows)
+                db.session.commit()
+                size, rows = 0, []
+        after = batch[-1][0]

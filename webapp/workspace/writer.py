@@ -1,0 +1,152 @@
+"""The worker's transcript writer: the output of all the agents a worker runs, stored together.
+
+Each agent's output waits in `agent.pending` (with the timestamps its events carried). A round
+stores what all of them have: every FLUSH_SECONDS, sooner when one has FLUSH_BYTES waiting, and
+when one settles (prints its prompt, asks for approval, exits) the agent waits for the next round,
+so that what it printed is in the transcript before its status says so; fifty agents settling at
+once share a round. A round writes transactions of about STORE_BYTES (one UPDATE of the sessions'
+updated_at and one multi-row INSERT each, transcript.store_outputs) with the event loop's other work
+between them: SQLite writes in place, and one transaction of megabytes would hold every connection
+of the worker. A piece leaves `pending` once its transaction has committed (a failed one leaves it
+for the next round); a client's replay meanwhile skips pending pieces already stored (runner.missed).
+Search terms are queued for the job consumer at most every INDEX_SECONDS, and at once on settling.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable
+
+from webapp.extensions import socketio_of
+from webapp.workspace import transcript
+from webapp.workspace.agents import Agent
+
+log = logging.getLogger(__name__)
+
+FLUSH_SECONDS, FLUSH_BYTES = 1.0, 64 * 1024
+STORE_BYTES = 256 * 1024
+INDEX_SECONDS = 2.0
+SETTLE_WAIT = 10.0  # a settling agent goes on after this even if the database does not answer
+
+
+class Writer:
+    def __init__(self, agents: Callable[[], list[Agent]]):
+        self.agents = agents  # the worker's running agents
+        self._wake = threading.Event()
+        self._rounds = threading.Condition()
+        self._started = self._finished = 0
+        self._queued = 0.0
+        self._stopping = False
+
+    def nudge(self, agent: Agent) -> None:
+        """The agent printed more: a round now if it has FLUSH_BYTES waiting."""
+        if agent.pending_bytes >= FLUSH_BYTES:
+            self._wake.set()
+
+    def store_now(self, agent: Agent) -> None:
+        """Until the agent's output so far is stored (by a round that starts after this call); then
+        its search terms are queued."""
+        with self._rounds:
+            wanted = self._started + 1
+            self._wake.set()
+            self._rounds.wait_for(lambda: self._finished >= wanted, SETTLE_WAIT)
+        if agent.unindexed:
+            agent.unindexed = False
+            with agent.app.app_context():
+                transcript.queue([agent.session_id])
+
+    def stop(self) -> None:
+        """One more round, then no more (the worker is stopping)."""
+        self._stopping = True
+        self._wake.set()
+
+    def run(self) -> None:
+        while True:
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            with self._rounds:
+                self._started += 1
+                current = self._started
+            try:
+                self._round()
+            except Exception:  # noqa: BLE001 (the database failed: the pieces stay pending for the next round)
+                log.exception("workspace: agent output not stored")
+            finally:
+                with self._rounds:
+                    self._finished = current
+                    self._rounds.notify_all()
+            if self._stopping:
+                return
+
+    def _round(self) -> None:
+        taken = []
+        for agent in self.agents():
+            with agent.lock:
+                if agent.pending:
+                    taken.append((agent, list(agent.pending)))
+        taken.sort(key=lambda item: id(item[0].app))  # one app (database) to a transaction
+        batch, size = [], 0
+        for n, (agent, held) in enumerate(taken):
+            batch.append((agent, held))
+            size += sum(len(text) for text, _ in held)
+            following = taken[n + 1][0].app if n + 1 < len(taken) else None
+            if following is not agent.app or size >= STORE_BYTES:
+                _store(agent.app, batch)
+                batch, size = [], 0
+                if following is not None:
+                    time.sleep(0)  # under gevent: the worker's other connections, between two transactions
+        unindexed = [agent for agent in self.agents() if agent.unindexed]
+        if unindexed and time.monotonic() - self._queued >= INDEX_SECONDS:
+            self._queued = time.monotonic()
+            for agent in unindexed:
+                agent.unindexed = False
+            for app in {id(agent.app): agent.app for agent in unindexed}.values():
+                with app.app_context():
+                    transcript.queue([agent.session_id for agent in unindexed if agent.app is app])
+
+
+def _store(app, batch: list[tuple[Agent, list]]) -> None:
+    with app.app_context():  # a deleted session's output is dropped (it was only shown)
+        stored = transcript.store_outputs([_piece(agent, held) for agent, held in batch])
+    for agent, held in batch:
+        with agent.lock:
+            del agent.pending[:len(held)]
+            agent.pending_bytes = sum(len(text) for text, _ in agent.pending)
+        agent.unindexed |= agent.session_id in stored
+
+
+def _piece(agent: Agent, held: list[tuple[str, str]]) -> tuple:
+    """Pieces sent, as one message to store: its text, and where each piece began and when it was sent."""
+    chunks, offset = [], 0
+    for text, stamp in held:
+        chunks.append([offset, stamp])
+        offset += len(text)
+    return agent.session_id, "".join(text for text, _ in held), chunks
+
+
+_WRITER: list[Writer] = []
+_STARTING = threading.Lock()
+
+
+def start(app, agents: Callable[[], list[Agent]]) -> None:
+    """The worker's writer, started with its first agent: one per process (agents run in the worker
+    that started them; each piece is stored in its own agent's app)."""
+    with _STARTING:
+        if not _WRITER:
+            _WRITER.append(Writer(agents))
+            socketio_of(app).start_background_task(_WRITER[0].run)
+
+
+def nudge(agent: Agent) -> None:
+    _WRITER[0].nudge(agent)
+
+
+def store_now(agent: Agent) -> None:
+    _WRITER[0].store_now(agent)
+
+
+def stop() -> None:
+    if _WRITER:
+        _WRITER.pop().stop()
