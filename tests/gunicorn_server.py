@@ -23,11 +23,11 @@ def free_port() -> int:
 class Gunicorn:
     """Started from gunicorn.conf.py, as `make run` and the Docker image are (gevent workers)."""
 
-    def __init__(self, env: dict, workers: int = 1, extra: tuple[str, ...] = ()):
+    def __init__(self, env: dict, workers: int = 1, extra: tuple[str, ...] = (), module: str = "wsgi:app"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"), "--workers",
-                   str(workers), "--bind", f"127.0.0.1:{self.port}", *extra, "wsgi:app"]
+                   str(workers), "--bind", f"127.0.0.1:{self.port}", *extra, module]
         env = {"JOBS_CONSUMER": "none", **env}  # a test that wants the embedded consumer says so
         self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL)

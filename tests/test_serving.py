@@ -5,6 +5,7 @@ keep anyone else waiting. (The throughput figures are in bench/serving.py and th
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import pytest
@@ -146,3 +147,27 @@ def test_the_image_boot_script_starts_alone_in_production(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_other_requests_are_served_while_a_sign_in_hashes_its_password(app_env):
+    """Argon2 with the shipped parameters takes a tenth of a second of CPU by design: it runs off the
+    event loop, so a /health sent while a sign-in is hashing is answered before the sign-in is."""
+    server = Gunicorn(app_env, module="tests.strong_hashing:app").wait()
+    finished = {}
+
+    def sign_in(name):
+        requests.post(f"{server.url}/api/auth/login", json={"username": "nobody", "password": "not-a-password"},
+                      timeout=30)
+        finished[name] = time.monotonic()
+
+    try:
+        sign_in("first")  # the first one also makes the hash that unknown names are checked against
+        signing_in = threading.Thread(target=sign_in, args=("login",))
+        signing_in.start()
+        time.sleep(0.04)
+        assert requests.get(f"{server.url}/health", timeout=30).status_code == 200
+        finished["health"] = time.monotonic()
+        signing_in.join()
+        assert finished["health"] < finished["login"]
+    finally:
+        server.stop()

@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet
 
 ENVIRONMENTS = ("development", "testing", "production")
 DEFAULT_SQLITE_NAME = "agentdesk.db"
+ARGON2_PARAMS = {"time_cost": 3, "memory_cost": 64 * 1024, "parallelism": 4}  # RFC 9106's second profile
 
 
 class ConfigError(RuntimeError):
@@ -375,8 +376,7 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         # Where rows the database refused wait to be written (a JSON-lines file; none in tests).
         "DB_WRITER_SPILL_PATH": env.get("DB_WRITER_SPILL_PATH")
         or ("" if app_env == "testing" else str(instance_path / "db-writer-spill.jsonl")),
-        # Argon2id, RFC 9106's second recommended profile (64 MiB, 3 passes).
-        "ARGON2_PARAMS": {"time_cost": 3, "memory_cost": 64 * 1024, "parallelism": 4},
+        "ARGON2_PARAMS": ARGON2_PARAMS,
     }
     if app_env == "testing":
         config["SESSION_COOKIE_SECURE"] = False

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import force_locale
-from gevent import monkey
 from flask_babel import lazy_gettext as _l
 
+from webapp.offload import offload
 from webapp.review import analysers, llm_pass, rules as rulebook
 from webapp.review.languages import Language
 from webapp.review.rules import Rule
@@ -71,16 +71,6 @@ def source_lines(source: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
-def _offload(function, *args):
-    """Run CPU-bound work on a native thread under gevent, so the worker's other connections are
-    served meanwhile (the GIL is handed over every few milliseconds); directly otherwise."""
-    if monkey.is_module_patched("threading"):
-        from gevent import get_hub
-
-        return get_hub().threadpool.apply(function, args)
-    return function(*args)
-
-
 def _analyse(source: str, lines: list[str], language: Language, applicable: list) -> tuple:
     """tree-sitter, the patterns and lizard: pure computation, no Flask, no database."""
     structure = analyse(source.encode(), language)
@@ -100,7 +90,7 @@ def review(source: str, language: Language, *, locale: str) -> Review:
     applicable = [rule for rule in ruleset.rules if rule.applies_to(language.key)]
     lines = source_lines(source)
     outcome = Review(language=language, lines=len(lines), rules_version=ruleset.version)
-    structure, findings, failed, skipped = _offload(_analyse, source, lines, language, applicable)
+    structure, findings, failed, skipped = offload(_analyse, source, lines, language, applicable)
     if language.key == "python":
         try:
             findings += analysers.ruff(applicable, source)  # a subprocess: waiting on it yields to other requests
