@@ -32,14 +32,16 @@ def found(app, person_id, query):
         return [hit.content for hit in service.search(find_user(person_id), query).hits]
 
 
-def test_output_is_searchable_once_the_job_has_cut_it_into_words(app, alice):
+def test_output_is_searchable_once_the_job_has_cut_it_into_words_input_at_once(app, alice):
     from webapp.workspace import transcript
 
     person_id, session_id = alice
     with app.app_context():
-        stored = transcript.store_outputs([(session_id, "\x1b[32mRunning migration 0013\x1b[0m\r\n", [[0, "x"]]),
-                                           (session_id, "データベースの移行が完了しました\r\n", [[0, "y"]])])
+        stored = transcript.store([(session_id, "user", "デプロイして", None),
+                                   (session_id, "assistant", "\x1b[32mRunning migration 0013\x1b[0m\r\n", [[0, "x"]]),
+                                   (session_id, "assistant", "データベースの移行が完了しました\r\n", [[0, "y"]])])
     assert stored == {session_id}
+    assert found(app, person_id, "デプロイ") == ["デプロイして"]
     assert found(app, person_id, "Migration 0013") == []  # not cut into words yet
     assert found(app, person_id, "移行") == []
     with app.app_context():
@@ -55,8 +57,9 @@ def test_the_sweeper_indexes_what_no_job_did_and_text_without_words_is_not_redon
     monkeypatch.setattr(transcript, "INDEX_BATCH", 2)  # and across batches
     person_id, session_id = alice
     with app.app_context():
-        transcript.store_outputs([(session_id, "休暇の申請\r\n", [[0, "x"]]), (session_id, "――――\r\n", [[0, "y"]]),
-                                  (session_id, "vacation request\r\n", [[0, "z"]])])  # no words in the second
+        transcript.store([(session_id, "assistant", "休暇の申請\r\n", [[0, "x"]]),
+                          (session_id, "assistant", "――――\r\n", [[0, "y"]]),  # no words in it
+                          (session_id, "user", "vacation request", None)])
         transcript.sweep()
         assert sorted(db.session.scalars(db.select(ChatMessage.terms))) == [" ", "vacation request", "休暇 申請"]
     assert found(app, person_id, "休暇") == ["休暇の申請\n"]
@@ -71,8 +74,8 @@ def test_output_for_a_deleted_session_is_dropped_and_the_others_kept(app, alice)
     with app.app_context():
         other = service.create_session(find_user(person_id), title="kept").id
         service.delete_session(find_user(person_id), session_id)
-        assert transcript.store_outputs([(session_id, "late output", [[0, "x"]]),
-                                         (other, "on time", [[0, "y"]])]) == {other}
+        assert transcript.store([(session_id, "assistant", "late output", [[0, "x"]]),
+                                 (other, "assistant", "on time", [[0, "y"]])]) == {other}
         assert list(db.session.scalars(db.select(ChatMessage.content))) == ["on time"]
 
 
@@ -107,7 +110,7 @@ def test_a_round_stores_every_agents_output_and_keeps_what_the_database_refused(
     second = _agent(app, person_id, other, ("three", "2026-11-29T00:00:00.000003Z"))
     rounds = writer.Writer(lambda: [first, second])
     monkeypatch.setattr(writer, "STORE_BYTES", 4)  # one agent to a transaction: the second one fails
-    real, calls = transcript.store_outputs, []
+    real, calls = transcript.store, []
 
     def refuse_the_second(pieces):
         calls.append(pieces)
@@ -115,7 +118,7 @@ def test_a_round_stores_every_agents_output_and_keeps_what_the_database_refused(
             raise RuntimeError("database gone")
         return real(pieces)
 
-    monkeypatch.setattr(transcript, "store_outputs", refuse_the_second)
+    monkeypatch.setattr(transcript, "store", refuse_the_second)
     with pytest.raises(RuntimeError):
         rounds._round()
     assert (first.pending, first.unindexed) == ([], True)  # committed: no longer pending
@@ -138,9 +141,9 @@ def test_a_client_coming_back_gets_each_piece_once_while_the_writer_is_between_i
     person_id, session_id = alice
     stamps = [f"2026-11-29T00:00:00.00000{n}Z" for n in range(1, 5)]
     with app.app_context():  # stored, and (the writer has not yet taken them out) still pending
-        transcript.store_outputs([(session_id, "ab", [[0, stamps[0]], [1, stamps[1]]])])
+        transcript.store([(session_id, "assistant", "ab", [[0, stamps[0]], [1, stamps[1]]])])
     agent = _agent(app, person_id, session_id, ("a", stamps[0]), ("b", stamps[1]), ("c", stamps[2]),
-                   ("d", stamps[3]))
+                   ("typed by the person", None), ("d", stamps[3]))  # input is not output: not replayed
     monkeypatch.setitem(runner._AGENTS, session_id, agent)
     with app.app_context():
         session = db.session.get(ChatSession, session_id)
@@ -159,8 +162,8 @@ def test_an_agent_that_settles_goes_on_only_once_its_output_is_stored(app, alice
     person_id, session_id = alice
     agent = _agent(app, person_id, session_id, ("done", "2026-11-29T00:00:00.000001Z"))
     rounds = writer.Writer(lambda: [agent])
-    real = transcript.store_outputs
-    monkeypatch.setattr(transcript, "store_outputs", lambda pieces: time.sleep(0.3) or real(pieces))
+    real = transcript.store
+    monkeypatch.setattr(transcript, "store", lambda pieces: time.sleep(0.3) or real(pieces))
     monkeypatch.setattr(transcript, "queue", lambda session_ids: queued.extend(session_ids))
     queued = []
     thread = threading.Thread(target=rounds.run, daemon=True)
@@ -174,3 +177,25 @@ def test_an_agent_that_settles_goes_on_only_once_its_output_is_stored(app, alice
         rounds.stop()
         thread.join(5)
     assert not thread.is_alive()
+
+
+def test_input_is_stored_in_its_place_among_the_output_and_at_once_after_the_agent_ended(app, alice, monkeypatch):
+    from webapp.chats.models import ChatMessage, ChatSession
+    from webapp.workspace import runner, writer
+
+    person_id, session_id = alice
+    agent = _agent(app, person_id, session_id, ("before\r\n", "2026-11-29T00:00:00.000001Z"))
+    rounds = writer.Writer(lambda: [agent])
+    monkeypatch.setattr(writer, "_WRITER", [rounds])
+    with app.app_context():
+        session = db.session.get(ChatSession, session_id)
+        runner.record_input(agent, session, "run the migration")
+        agent.pending.append(("after\r\n", "2026-11-29T00:00:00.000002Z"))
+        rounds._round()
+        agent.ended = True
+        runner.record_input(agent, session, "and again")  # nothing reads the agent any more: now
+        stored = db.session.execute(db.select(ChatMessage.role, ChatMessage.content, ChatMessage.format)
+                                    .order_by(ChatMessage.id)).all()
+    assert [tuple(row) for row in stored] == [
+        ("assistant", "before\r\n", "ansi"), ("user", "run the migration", "text"), ("assistant", "after\r\n", "ansi"),
+        ("user", "and again", "text")]

@@ -47,8 +47,10 @@ class Agent:
     trust_all: bool = False  # the person's trustAllTools: low-risk tools are approved without asking
     request: dict | None = None  # the tool_approval_request waiting for the person's decision
     waiting_since: float = 0.0
-    pending: list[tuple[str, str]] = field(default_factory=list)  # output not stored yet, with its timestamps
+    # Not stored yet (writer.py), in order: output with its event's timestamp, the person's input with None.
+    pending: list[tuple[str, str | None]] = field(default_factory=list)
     pending_bytes: int = 0
+    ended: bool = False  # its reader stored the last of it: input is stored at once
     unindexed: bool = False  # output stored since its terms were last queued
     lock: threading.Lock = field(default_factory=threading.Lock)
     last_stamp: datetime | None = None

@@ -171,7 +171,7 @@ def on_message(data=None):
     except (AgentBusy, OSError):  # OSError: it exited just now (the next message starts another)
         return _error("AQ002", _("The agent is not taking input: wait for it, or cancel."), retryable=True,
                       session_id=str(session.id))
-    service.record_input(session, data["content"])  # what reached the agent, in the transcript
+    runner.record_input(agent, session, data["content"])
     return {"sessionId": str(session.id)}
 
 

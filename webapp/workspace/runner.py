@@ -151,6 +151,18 @@ def send(agent: Agent, text: str, *, timeout: int, trust_all: bool = False) -> N
     agent.awaiting_prompt = True
 
 
+def record_input(agent: Agent, session: ChatSession, text: str) -> None:
+    """What reached the agent, in the transcript in its place among the output: by the writer's next
+    round, which starts now (or at once, when the agent's reader has stored its last output)."""
+    with agent.lock:
+        if not agent.ended:
+            agent.pending.append((text.replace("\x00", ""), None))
+            agent.pending_bytes += len(text)
+            writer.nudge(agent, now=True)
+            return
+    service.record_input(session, text)
+
+
 def _type_queued(agent: Agent) -> None:
     lines, agent.queued = agent.queued, []
     agent.process.write("".join(lines).encode())
@@ -290,6 +302,10 @@ def _read(agent: Agent) -> None:
             break
     try:
         writer.store_now(agent)
+        with agent.lock:
+            agent.ended = True  # input from now on is stored at once (record_input)
+        if agent.pending:  # input that came meanwhile
+            writer.store_now(agent)
     except Exception:  # noqa: BLE001 (as above: the agent is still ended and reported)
         app.logger.exception("workspace: agent %s: last output not stored", agent.session_id)
     for _ in range(40):  # the terminal closed: the process is exiting
@@ -352,7 +368,8 @@ def missed(session: ChatSession, since: str | None, send, join) -> None:
         pieces = replay.output_since(session, since)
         if agent is not None:  # those not stored yet (or stored by now: the writer is between its steps)
             last = pieces[-1][1] if pieces else since
-            pieces += [(text, stamp) for text, stamp in agent.pending if last is None or stamp > last]
+            pieces += [(text, stamp) for text, stamp in agent.pending
+                       if stamp is not None and (last is None or stamp > last)]
         for content, stamp in replay.joined(pieces):
             send("message", event("output", session.id, {"content": content, "format": "ansi",
                                                          "timestamp": stamp}))

@@ -36,18 +36,21 @@ def terms_of(content: str) -> str:
     return transcript_terms(plain(content)) or NONE
 
 
-def store_outputs(pieces: Iterable[tuple[uuid.UUID, str, list]]) -> set[uuid.UUID]:
-    """Pieces of agents' output (session id, content, where each event began and when), committed
-    together; the sessions they were stored for (a session deleted meanwhile drops its piece)."""
+def store(pieces: Iterable[tuple[uuid.UUID, str, str, list | None]]) -> set[uuid.UUID]:
+    """Pieces of transcripts (session id, role, content, and for the agent's output where each event
+    began and when it was sent), committed together in their order; the sessions they were stored
+    for (a session deleted meanwhile drops its pieces). A person's input is short: it is searchable
+    at once."""
     pieces = list(pieces)
     now = utcnow()
     # The UPDATE comes first: it locks the sessions (PostgreSQL's rows, SQLite's database), so none of
     # them is deleted between it and the INSERT.
     alive = set(db.session.scalars(update(_sessions).where(_sessions.c.id.in_({piece[0] for piece in pieces}))
                                    .values(updated_at=now).returning(_sessions.c.id)))
-    rows = [{"uid": new_uuid(), "session_id": session_id, "role": "assistant", "content": content.replace("\x00", ""),
-             "format": "ansi", "meta": {"chunks": chunks}, "sources": [], "terms": PENDING, "created_at": now}
-            for session_id, content, chunks in pieces if session_id in alive]
+    rows = [{"uid": new_uuid(), "session_id": session_id, "role": role, "content": content.replace("\x00", ""),
+             "format": "ansi" if role == "assistant" else "text", "meta": {"chunks": chunks} if chunks else {},
+             "sources": [], "terms": PENDING if role == "assistant" else terms_of(content), "created_at": now}
+            for session_id, role, content, chunks in pieces if session_id in alive]
     if rows:
         db.session.execute(insert(_messages), rows)
     db.session.commit()

@@ -1,19 +1,21 @@
 """The worker's transcript writer: the output of all the agents a worker runs, stored together.
 
-Each agent's output waits in `agent.pending` (with the timestamps its events carried). A round
-stores what all of them have: every FLUSH_SECONDS, sooner when one has FLUSH_BYTES waiting, and
-when one settles (prints its prompt, asks for approval, exits) the agent waits for the next round,
-so that what it printed is in the transcript before its status says so; fifty agents settling at
-once share a round. A round writes transactions of about STORE_BYTES (one UPDATE of the sessions'
-updated_at and one multi-row INSERT each, transcript.store_outputs) with the event loop's other work
-between them: SQLite writes in place, and one transaction of megabytes would hold every connection
-of the worker. A piece leaves `pending` once its transaction has committed (a failed one leaves it
-for the next round); a client's replay meanwhile skips pending pieces already stored (runner.missed).
-Search terms are queued for the job consumer at most every INDEX_SECONDS, and at once on settling.
+Each agent's output waits in `agent.pending` (with the timestamps its events carried), and so does
+the person's input, in its place (a message costs no commit of its own). A round stores what all of
+them have: every FLUSH_SECONDS, and sooner when one has FLUSH_BYTES waiting or input. When one
+settles (prints its prompt, asks for approval, exits) the agent waits for the next round, so that
+what it printed is in the transcript before its status says so; fifty agents settling at once share
+a round. A round writes transactions of about STORE_BYTES (one UPDATE of the sessions' updated_at
+and one multi-row INSERT each, transcript.store) with the event loop's other work between them:
+SQLite writes in place, and one transaction of megabytes would hold every connection of the worker.
+A piece leaves `pending` once its transaction has committed (a failed one leaves it for the next
+round); a client's replay meanwhile skips pending pieces already stored (runner.missed). Search
+terms are queued for the job consumer at most every INDEX_SECONDS, and at once on settling.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -40,9 +42,9 @@ class Writer:
         self._queued = 0.0
         self._stopping = False
 
-    def nudge(self, agent: Agent) -> None:
-        """The agent printed more: a round now if it has FLUSH_BYTES waiting."""
-        if agent.pending_bytes >= FLUSH_BYTES:
+    def nudge(self, agent: Agent, *, now: bool = False) -> None:
+        """The agent has more waiting: a round now if it is FLUSH_BYTES (or the caller says so)."""
+        if now or agent.pending_bytes >= FLUSH_BYTES:
             self._wake.set()
 
     def store_now(self, agent: Agent) -> None:
@@ -108,8 +110,8 @@ class Writer:
 
 
 def _store(app, batch: list[tuple[Agent, list]]) -> None:
-    with app.app_context():  # a deleted session's output is dropped (it was only shown)
-        stored = transcript.store_outputs([_piece(agent, held) for agent, held in batch])
+    with app.app_context():  # a deleted session's pieces are dropped (they were only shown)
+        stored = transcript.store([row for agent, held in batch for row in _rows(agent, held)])
     for agent, held in batch:
         with agent.lock:
             del agent.pending[:len(held)]
@@ -117,13 +119,21 @@ def _store(app, batch: list[tuple[Agent, list]]) -> None:
         agent.unindexed |= agent.session_id in stored
 
 
-def _piece(agent: Agent, held: list[tuple[str, str]]) -> tuple:
-    """Pieces sent, as one message to store: its text, and where each piece began and when it was sent."""
-    chunks, offset = [], 0
-    for text, stamp in held:
-        chunks.append([offset, stamp])
-        offset += len(text)
-    return agent.session_id, "".join(text for text, _ in held), chunks
+def _rows(agent: Agent, held: list[tuple[str, str | None]]) -> list[tuple]:
+    """What to store of an agent's pending pieces: each run of output as one message, with where each
+    piece began and when it was sent; each input as a message of its own, in its place."""
+    rows = []
+    for is_input, run in itertools.groupby(held, key=lambda piece: piece[1] is None):
+        run = list(run)
+        if is_input:
+            rows += [(agent.session_id, "user", text, None) for text, _ in run]
+            continue
+        chunks, offset = [], 0
+        for text, stamp in run:
+            chunks.append([offset, stamp])
+            offset += len(text)
+        rows.append((agent.session_id, "assistant", "".join(text for text, _ in run), chunks))
+    return rows
 
 
 _WRITER: list[Writer] = []
@@ -139,8 +149,8 @@ def start(app, agents: Callable[[], list[Agent]]) -> None:
             socketio_of(app).start_background_task(_WRITER[0].run)
 
 
-def nudge(agent: Agent) -> None:
-    _WRITER[0].nudge(agent)
+def nudge(agent: Agent, *, now: bool = False) -> None:
+    _WRITER[0].nudge(agent, now=now)
 
 
 def store_now(agent: Agent) -> None:
