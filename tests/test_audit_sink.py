@@ -79,3 +79,24 @@ def test_a_database_error_is_logged_not_raised(app, caplog):
 def _engine(app):
     with app.app_context():
         return db.engine
+
+
+def test_rows_come_back_as_they_were_written(app):
+    """PostgreSQL gets them by COPY, SQLite by executemany: the values are the same either way."""
+    from tests.api_helpers import make_token
+
+    token_id, _ = make_token(app)
+    writer = BackgroundWriter(lambda: _engine(app), asynchronous=True, flush_seconds=3600, batch=1000)
+    moment = datetime(2026, 11, 29, 4, 5, 6, 123456, tzinfo=timezone.utc)
+    awkward = "tab\there, new\nline, back\\slash, \"quoted\", 日本語, \\N"
+    writer.append(AUDIT, {**_row(0), "created_at": moment, "actor_token_id": token_id, "target": awkward,
+                          "status_code": None, "details": {"ja": "移行", "nested": {"list": [1, 2.5, None, awkward]}}})
+    writer.append(AUDIT, {**_row(1), "details": {}})
+    assert writer.flush() == 2
+    with app.app_context():
+        first, second = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "api.test")
+                                           .order_by(AuditEvent.id)).all()
+        assert (first.created_at, first.actor_token_id, first.target, first.status_code) == (
+            moment, token_id, awkward, None)
+        assert first.details == {"ja": "移行", "nested": {"list": [1, 2.5, None, awkward]}}
+        assert (second.target, second.details) == ("github:u1", {})

@@ -26,6 +26,7 @@ from pathlib import Path
 import orjson
 from flask import current_app
 from prometheus_client import Counter
+from sqlalchemy import Insert
 
 from webapp.db.orm import db
 
@@ -84,7 +85,8 @@ class BackgroundWriter:
             atexit.register(self.flush, final=True)
 
     def append(self, statement, row: dict) -> None:
-        """Queue one row for `statement` (an INSERT): every row is written."""
+        """Queue one row for `statement` (a plain INSERT, the row holding its columns' values): every
+        row is written."""
         if not self.asynchronous:
             self._execute({statement: [row]})
             return
@@ -165,7 +167,8 @@ class BackgroundWriter:
         otherwise hold every other request for its whole duration."""
         for start in range(0, len(rows), CHUNK):
             with self._engine_getter().begin() as connection:
-                connection.execute(statement, rows[start:start + CHUNK])
+                if not _copied(connection, statement, rows[start:start + CHUNK]):
+                    connection.execute(statement, rows[start:start + CHUNK])
             if start + CHUNK < len(rows):
                 time.sleep(0)
 
@@ -244,6 +247,28 @@ class BackgroundWriter:
 
 def _table(statement) -> str:
     return getattr(getattr(statement, "table", None), "name", "?")
+
+
+def _copied(connection, statement, rows: list[dict]) -> bool:
+    """Rows of a plain INSERT sent with PostgreSQL's COPY, in the caller's transaction: one stream
+    instead of a statement a row (the machine calls' audit rows, hundreds a second, cost the worker
+    a tenth of its CPU as executemany). False, doing nothing, elsewhere (SQLite, UPDATEs, rows of
+    differing columns)."""
+    if connection.dialect.name != "postgresql" or not isinstance(statement, Insert):
+        return False
+    names = list(rows[0])
+    if any(row.keys() != rows[0].keys() for row in rows):
+        return False
+    from psycopg import sql
+
+    table, dialect = statement.table, connection.dialect
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    command = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table.name),
+                                                       sql.SQL(", ").join(map(sql.Identifier, names)))
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(command) as copy:
+        for row in rows:
+            copy.write_row([process(row[name]) if process else row[name] for process, name in zip(processors, names)])
+    return True
 
 
 def _describe(statement) -> str:
