@@ -72,8 +72,10 @@ def main() -> None:
             elif line == "crash":
                 sys.exit(3)
             elif line.startswith("flood "):
-                for _ in range(int(line[6:])):
-                    sys.stdout.write("y" * 1023 + "\n")
+                for _ in range(int(line[6:]) // 64):  # as fast as the terminal takes it
+                    sys.stdout.write(("y" * 1023 + "\n") * 64)
+                    sys.stdout.flush()
+                sys.stdout.write(("y" * 1023 + "\n") * (int(line[6:]) % 64))
                 sys.stdout.flush()
             else:
                 print(f"You said: {line}")

@@ -440,3 +440,11 @@ def test_a_listening_token_connection_ends_after_sign_out_everywhere(app_env, tm
         assert not alice.client.connected  # it sent nothing, and was still ended
     finally:
         served.stop()
+
+
+def test_an_agent_printing_without_pause_does_not_hold_the_worker(server, people):
+    alice = people("alice")
+    alice.send("flood 40000")  # 40 MB, as fast as the terminal takes it
+    alice.wait_for(lambda: len(alice.output()) > 100_000)
+    assert requests.get(f"{server.url}/health", timeout=120).status_code == 200
+    assert "idle" not in alice.statuses()  # answered while the agent was still printing

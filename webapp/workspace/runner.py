@@ -7,12 +7,12 @@ TERM=xterm-256color and the PTY sized by `resize`. What it prints is sent to the
 spec 004 `message` events as it comes (ANSI kept) and stored in the transcript by the worker's
 writer (writer.py: about every second, with the other agents' output). The agent is `processing`
 from a person's message until it prints its prompt (AGENT_PROMPT_PATTERN at the end of its output)
-or stays quiet for AGENT_IDLE_SECONDS; a message
-that takes longer than the person's timeout setting is interrupted like `cancel` (SIGINT, then
-SIGTERM after AGENT_CANCEL_GRACE seconds) and reported as AQ003; output beyond AGENT_MAX_OUTPUT_BYTES
-ends the agent, and so does AGENT_LINGER_SECONDS without use (the next message starts another). An
-agent that exits by itself ends with an `error` event (AQ002, retryable): the next message starts a
-new one. Nothing waits on an agent while holding a database transaction.
+or stays quiet for AGENT_IDLE_SECONDS; a message that takes longer than the person's timeout setting
+is interrupted like `cancel` (SIGINT, then SIGTERM after AGENT_CANCEL_GRACE seconds) and reported as
+AQ003; output beyond AGENT_MAX_OUTPUT_BYTES ends the agent, and so does AGENT_LINGER_SECONDS without
+use (the next message starts another). An agent that exits by itself ends with an `error` event
+(AQ002, retryable): the next message starts a new one. Nothing waits on an agent while holding a
+database transaction.
 """
 
 from __future__ import annotations
