@@ -48,8 +48,9 @@ class Writer:
             self._wake.set()
 
     def store_now(self, agent: Agent) -> None:
-        """Until the agent's output so far is stored (by a round that starts after this call); then
-        its search terms are queued."""
+        """Until a round that starts after this call has stored the agent's output so far (or failed,
+        or SETTLE_WAIT passed: the agent goes on, its pieces stay pending); then its search terms
+        are queued."""
         with self._rounds:
             wanted = self._started + 1
             self._wake.set()
@@ -150,11 +151,13 @@ def start(app, agents: Callable[[], list[Agent]]) -> None:
 
 
 def nudge(agent: Agent, *, now: bool = False) -> None:
-    _WRITER[0].nudge(agent, now=now)
+    if _WRITER:
+        _WRITER[0].nudge(agent, now=now)
 
 
 def store_now(agent: Agent) -> None:
-    _WRITER[0].store_now(agent)
+    if _WRITER:  # none once the worker is stopping
+        _WRITER[0].store_now(agent)
 
 
 def stop() -> None:
