@@ -153,6 +153,7 @@ def test_another_person_receives_nothing_and_cannot_use_the_session(server, peop
 
 @pytest.mark.parametrize("event, data", [("message", "echo hi"), ("message", {"content": ""}),
                                          ("message", {"content": 5}), ("message", {"content": "x" * 70000}),
+                                         ("message", {"content": "\ud800 lone surrogate"}),  # JSON allows it
                                          ("resize", {"cols": "80", "rows": 24}), ("resize", {"cols": 0, "rows": 24}),
                                          ("resize", {"cols": 10 ** 30, "rows": 24}),  # beyond orjson: still read
                                          ("cancel", {}), ("cancel", None)])

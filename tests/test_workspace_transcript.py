@@ -108,30 +108,34 @@ def test_a_round_stores_every_agents_output_and_keeps_what_the_database_refused(
     first = _agent(app, person_id, session_id, ("one ", "2026-11-29T00:00:00.000001Z"),
                    ("two", "2026-11-29T00:00:00.000002Z"))
     second = _agent(app, person_id, other, ("three", "2026-11-29T00:00:00.000003Z"))
-    rounds = writer.Writer(lambda: [first, second])
-    monkeypatch.setattr(writer, "STORE_BYTES", 4)  # one agent to a transaction: the second one fails
+    rounds = writer.Writer()
+    rounds.agents |= {first, second}
+    monkeypatch.setattr(writer, "STORE_BYTES", 4)  # "one " alone, then "two" with "three"
     real, calls = transcript.store, []
 
-    def refuse_the_second(pieces):
+    def refuse_the_first(pieces):
         calls.append(pieces)
-        if len(calls) == 2:
+        if len(calls) == 1:
             raise RuntimeError("database gone")
         return real(pieces)
 
-    monkeypatch.setattr(transcript, "store", refuse_the_second)
-    with pytest.raises(RuntimeError):
-        rounds._round()
-    assert (first.pending, first.unindexed) == ([], True)  # committed: no longer pending
-    assert [text for text, _ in second.pending] == ["three"] and second.pending_bytes == 5
+    monkeypatch.setattr(transcript, "store", refuse_the_first)
+    rounds._round()
+    assert [text for text, _ in first.pending] == ["one ", "two"]  # refused, and "two" waits behind it
+    assert (second.pending, second.pending_bytes) == ([], 0)  # the others went on
     second.pending.append(("four", "2026-11-29T00:00:00.000004Z"))
-    rounds._round()  # the next round stores it, with what came meanwhile
-    with app.app_context():
-        stored = db.session.execute(db.select(ChatMessage.session_id, ChatMessage.content, ChatMessage.meta,
-                                              ChatMessage.terms).order_by(ChatMessage.id)).all()
-    assert [(row.session_id, row.content, row.meta["chunks"], row.terms) for row in stored] == [
-        (session_id, "one two", [[0, "2026-11-29T00:00:00.000001Z"], [4, "2026-11-29T00:00:00.000002Z"]], ""),
-        (other, "threefour", [[0, "2026-11-29T00:00:00.000003Z"], [5, "2026-11-29T00:00:00.000004Z"]], "")]
-    assert second.pending == [] and second.pending_bytes == 0
+    rounds._round()  # the next round stores them, with what came meanwhile
+    assert first.pending == second.pending == [] and first.pending_bytes == 0
+
+    def stored(session):
+        with app.app_context():
+            return [(row.content, row.meta["chunks"], row.terms) for row in db.session.execute(
+                db.select(ChatMessage.content, ChatMessage.meta, ChatMessage.terms)
+                .where(ChatMessage.session_id == session).order_by(ChatMessage.id))]
+    assert stored(session_id) == [("one ", [[0, "2026-11-29T00:00:00.000001Z"]], ""),
+                                  ("two", [[0, "2026-11-29T00:00:00.000002Z"]], "")]
+    assert stored(other) == [("three", [[0, "2026-11-29T00:00:00.000003Z"]], ""),
+                             ("four", [[0, "2026-11-29T00:00:00.000004Z"]], "")]
 
 
 def test_a_client_coming_back_gets_each_piece_once_while_the_writer_is_between_its_steps(app, alice, monkeypatch):
@@ -161,7 +165,8 @@ def test_an_agent_that_settles_goes_on_only_once_its_output_is_stored(app, alice
 
     person_id, session_id = alice
     agent = _agent(app, person_id, session_id, ("done", "2026-11-29T00:00:00.000001Z"))
-    rounds = writer.Writer(lambda: [agent])
+    rounds = writer.Writer()
+    rounds.agents.add(agent)
     real = transcript.store
     monkeypatch.setattr(transcript, "store", lambda pieces: time.sleep(0.3) or real(pieces))
     monkeypatch.setattr(transcript, "queue", lambda session_ids: queued.extend(session_ids))
@@ -185,7 +190,8 @@ def test_input_is_stored_in_its_place_among_the_output_and_at_once_after_the_age
 
     person_id, session_id = alice
     agent = _agent(app, person_id, session_id, ("before\r\n", "2026-11-29T00:00:00.000001Z"))
-    rounds = writer.Writer(lambda: [agent])
+    rounds = writer.Writer()
+    rounds.agents.add(agent)
     monkeypatch.setattr(writer, "_WRITER", [rounds])
     with app.app_context():
         session = db.session.get(ChatSession, session_id)
@@ -194,6 +200,8 @@ def test_input_is_stored_in_its_place_among_the_output_and_at_once_after_the_age
         rounds._round()
         agent.ended = True
         runner.record_input(agent, session, "and again")  # nothing reads the agent any more: now
+        rounds._round()
+        assert agent not in rounds.agents  # ended, and nothing of it waits: forgotten
         stored = db.session.execute(db.select(ChatMessage.role, ChatMessage.content, ChatMessage.format)
                                     .order_by(ChatMessage.id)).all()
     assert [tuple(row) for row in stored] == [

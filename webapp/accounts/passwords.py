@@ -18,8 +18,10 @@ def _hasher() -> PasswordHasher:
     hasher = current_app.extensions.get("password_hasher")
     if hasher is None:
         params = current_app.config["ARGON2_PARAMS"]
-        hasher = current_app.extensions["password_hasher"] = PasswordHasher(**params)
+        hasher = PasswordHasher(**params)
+        # The dummy hash first: hashing yields, and another sign-in may come meanwhile.
         current_app.extensions["password_dummy_hash"] = offload(hasher.hash, _DUMMY_PASSWORD)
+        current_app.extensions["password_hasher"] = hasher
     return hasher
 
 

@@ -25,7 +25,7 @@ def event(kind: str, session_id, payload: dict) -> dict:
     return {"type": kind, "payload": payload, "sessionId": str(session_id)}
 
 
-@dataclass
+@dataclass(eq=False)  # each one is itself (the writer keeps a set of them)
 class Agent:
     app: Flask
     session_id: uuid.UUID

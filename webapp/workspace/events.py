@@ -147,7 +147,7 @@ def on_message(data=None):
         return
     if not isinstance(data, dict) or not isinstance(data.get("content"), str) or not data["content"].strip():
         return _invalid(_("send {content, sessionId?}"))
-    if len(data["content"]) > MAX_CONTENT or "\x00" in data["content"]:
+    if len(data["content"]) > MAX_CONTENT or "\x00" in data["content"] or not _is_text(data["content"]):
         return _invalid(_("content is at most %(max)s characters of text", max=MAX_CONTENT))
     metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     workspace = metadata.get("workspace") if isinstance(metadata.get("workspace"), str) else None
@@ -173,6 +173,15 @@ def on_message(data=None):
                       session_id=str(session.id))
     runner.record_input(agent, session, data["content"])
     return {"sessionId": str(session.id)}
+
+
+def _is_text(content: str) -> bool:
+    """No lone surrogates (JSON allows "\\ud800"): such a string cannot be typed or stored."""
+    try:
+        content.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def on_resize(data=None):

@@ -108,7 +108,7 @@ def start(app: Flask, session: ChatSession, locale: str, *, choice: str = "", co
             return already
         _AGENTS[session.id] = agent
     _stop_at_exit()
-    writer.start(app, lambda: list(_AGENTS.values()))
+    writer.watch(agent)
     socketio_of(app).start_background_task(_read, agent)
     return agent
 
@@ -201,7 +201,7 @@ def stop_all() -> None:
     for agent in list(_AGENTS.values()):
         if agent.process.isalive():
             agent.process.terminate(force=True)
-    writer.stop()  # a last round for what they printed
+    writer.stop()  # the last round, for what they printed and what people typed
 
 
 QUESTION_SETTLE = 0.3  # seconds of quiet after an approval question before it counts as asked

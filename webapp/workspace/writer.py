@@ -19,7 +19,6 @@ import itertools
 import logging
 import threading
 import time
-from typing import Callable
 
 from webapp.extensions import socketio_of
 from webapp.workspace import transcript
@@ -34,10 +33,11 @@ SETTLE_WAIT = 10.0  # a settling agent goes on after this even if the database d
 
 
 class Writer:
-    def __init__(self, agents: Callable[[], list[Agent]]):
-        self.agents = agents  # the worker's running agents
+    def __init__(self):
+        self.agents: set[Agent] = set()  # every agent started in this worker whose output may wait
         self._wake = threading.Event()
         self._rounds = threading.Condition()
+        self._storing = threading.Lock()  # one round at a time: the writer's, or the last one at exit
         self._started = self._finished = 0
         self._queued = 0.0
         self._stopping = False
@@ -49,8 +49,8 @@ class Writer:
 
     def store_now(self, agent: Agent) -> None:
         """Until a round that starts after this call has stored the agent's output so far (or failed,
-        or SETTLE_WAIT passed: the agent goes on, its pieces stay pending); then its search terms
-        are queued."""
+        or SETTLE_WAIT passed: the agent goes on, its pieces stay pending for the rounds after);
+        then its search terms are queued."""
         with self._rounds:
             wanted = self._started + 1
             self._wake.set()
@@ -61,46 +61,63 @@ class Writer:
                 transcript.queue([agent.session_id])
 
     def stop(self) -> None:
-        """One more round, then no more (the worker is stopping)."""
+        """The last round, now, in the caller (the worker is stopping: the greenlet may not run again)."""
         self._stopping = True
-        self._wake.set()
+        if self._storing.acquire(timeout=SETTLE_WAIT):
+            try:
+                self._round()
+            finally:
+                self._storing.release()
 
     def run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.wait(FLUSH_SECONDS)
             self._wake.clear()
             with self._rounds:
                 self._started += 1
                 current = self._started
             try:
-                self._round()
-            except Exception:  # noqa: BLE001 (the database failed: the pieces stay pending for the next round)
-                log.exception("workspace: agent output not stored")
+                with self._storing:
+                    self._round()
             finally:
                 with self._rounds:
                     self._finished = current
                     self._rounds.notify_all()
-            if self._stopping:
-                return
 
     def _round(self) -> None:
-        taken = []
-        for agent in self.agents():
+        """Every agent's pending pieces, in transactions of about STORE_BYTES (one agent's may be cut
+        into several, in order); a transaction the database refuses leaves its pieces pending, and
+        the agents in it wait for the next round (to keep their order) while the others go on.
+        Agents that ended with nothing left are forgotten."""
+        batches, batch, size = [], [], 0
+        for agent in sorted(self.agents, key=lambda agent: (id(agent.app), agent.started)):  # an app a batch
             with agent.lock:
-                if agent.pending:
-                    taken.append((agent, list(agent.pending)))
-        taken.sort(key=lambda item: id(item[0].app))  # one app (database) to a transaction
-        batch, size = [], 0
-        for n, (agent, held) in enumerate(taken):
-            batch.append((agent, held))
-            size += sum(len(text) for text, _ in held)
-            following = taken[n + 1][0].app if n + 1 < len(taken) else None
-            if following is not agent.app or size >= STORE_BYTES:
-                _store(agent.app, batch)
-                batch, size = [], 0
-                if following is not None:
-                    time.sleep(0)  # under gevent: the worker's other connections, between two transactions
-        unindexed = [agent for agent in self.agents() if agent.unindexed]
+                held = list(agent.pending)
+            for piece in held:
+                if batch and (size >= STORE_BYTES or batch[-1][0].app is not agent.app):
+                    batches.append(batch)
+                    batch, size = [], 0
+                if not batch or batch[-1][0] is not agent:
+                    batch.append((agent, []))
+                batch[-1][1].append(piece)
+                size += len(piece[0])
+        batches += [batch] if batch else []
+        failed = set()
+        for n, batch in enumerate(batches):
+            if n:
+                time.sleep(0)  # under gevent: the worker's other connections, between two transactions
+            batch = [(agent, held) for agent, held in batch if agent not in failed]  # their order
+            if not batch:
+                continue
+            try:
+                _store(batch[0][0].app, batch)
+            except Exception:  # noqa: BLE001 (the database refused: these pieces stay pending, tried again)
+                log.exception("workspace: agent output not stored")
+                failed |= {agent for agent, _ in batch}
+        for agent in list(self.agents):
+            if agent.ended and not agent.pending:
+                self.agents.discard(agent)
+        unindexed = [agent for agent in self.agents if agent.unindexed]
         if unindexed and time.monotonic() - self._queued >= INDEX_SECONDS:
             self._queued = time.monotonic()
             for agent in unindexed:
@@ -141,13 +158,14 @@ _WRITER: list[Writer] = []
 _STARTING = threading.Lock()
 
 
-def start(app, agents: Callable[[], list[Agent]]) -> None:
-    """The worker's writer, started with its first agent: one per process (agents run in the worker
-    that started them; each piece is stored in its own agent's app)."""
+def watch(agent: Agent) -> None:
+    """An agent started in this worker: its output is stored from now on (one writer a process,
+    started with the first agent; each piece is stored in its own agent's app)."""
     with _STARTING:
         if not _WRITER:
-            _WRITER.append(Writer(agents))
-            socketio_of(app).start_background_task(_WRITER[0].run)
+            _WRITER.append(Writer())
+            socketio_of(agent.app).start_background_task(_WRITER[0].run)
+        _WRITER[0].agents.add(agent)
 
 
 def nudge(agent: Agent, *, now: bool = False) -> None:
@@ -156,7 +174,7 @@ def nudge(agent: Agent, *, now: bool = False) -> None:
 
 
 def store_now(agent: Agent) -> None:
-    if _WRITER:  # none once the worker is stopping
+    if _WRITER:  # none once the worker has stopped
         _WRITER[0].store_now(agent)
 
 
