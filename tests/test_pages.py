@@ -135,6 +135,7 @@ def sign_in(page, email="admin@example.com"):
     page.fill("#password", PASSWORD)
     page.click("button[type=submit].btn-primary")
     expect(page.locator(".user-menu")).to_be_visible()
+    page.wait_for_load_state("load")  # app.js (deferred) has run: a click before it did nothing under load
 
 
 def watch(page) -> list[str]:
