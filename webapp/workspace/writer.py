@@ -90,7 +90,7 @@ class Writer:
         the agents in it wait for the next round (to keep their order) while the others go on.
         Agents that ended with nothing left are forgotten."""
         batches, batch, size = [], [], 0
-        for agent in sorted(self.agents, key=lambda agent: (id(agent.app), agent.started)):  # an app a batch
+        for agent in sorted(list(self.agents), key=lambda agent: (id(agent.app), agent.started)):  # an app a batch
             with agent.lock:
                 held = list(agent.pending)
             for piece in held:
@@ -117,7 +117,7 @@ class Writer:
         for agent in list(self.agents):
             if agent.ended and not agent.pending:
                 self.agents.discard(agent)
-        unindexed = [agent for agent in self.agents if agent.unindexed]
+        unindexed = [agent for agent in list(self.agents) if agent.unindexed]  # a copy: agents start meanwhile
         if unindexed and time.monotonic() - self._queued >= INDEX_SECONDS:
             self._queued = time.monotonic()
             for agent in unindexed:
