@@ -156,7 +156,7 @@ def record_input(agent: Agent, session: ChatSession, text: str) -> None:
     round, which starts now (or at once, when the agent's reader has stored its last output)."""
     with agent.lock:
         if not agent.ended:
-            agent.pending.append((text.replace("\x00", ""), None))
+            agent.pending.append((text, None))
             agent.pending_bytes += len(text)
             writer.nudge(agent, now=True)
             return

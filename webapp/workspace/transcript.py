@@ -1,11 +1,11 @@
 """An agent's output in the transcript: stored as it streams, on the hot path, and made searchable.
 
-The worker stores the output of all its agents together (runner.py: every FLUSH_SECONDS, sooner
-when one agent has FLUSH_BYTES waiting, and at once when one settles): one transaction, one UPDATE
-of the sessions' updated_at and one multi-row INSERT (SQLAlchemy Core: the ORM's unit of work, and a
-commit for each piece, cost more than the writing). Search terms are left to the job consumer, in
-its own process (`workspace.index`, queued at most every INDEX_SECONDS while agents stream, and when
-one settles): at megabytes a second they would cost the worker more than sending the output does.
+The worker's writer (writer.py) stores the output and input of all its agents together, in
+transactions of one UPDATE of the sessions' updated_at and one multi-row INSERT (SQLAlchemy Core:
+the ORM's unit of work, and a commit for each piece, cost more than the writing). The output's
+search terms are left to the job consumer, in its own process (`workspace.index`, queued at most
+every INDEX_SECONDS while agents stream, and when one settles): at megabytes a second they would
+cost the worker more than sending the output does.
 A stored piece has `terms == ""` until then; one whose text has no terms gets a single space, so ""
 always means "not yet", and the sweeper finds whatever a lost job or a stopped consumer left behind.
 """
