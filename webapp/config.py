@@ -2,158 +2,32 @@
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import secrets
-import zlib
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from webapp.config_values import (
+    GENERATE_SECRET,
+    ConfigError,
+    OAuthProviderSettings,
+    estimated_bits,
+    instance_secret,
+    normalize_database_url,
+    parse_admin_users,
+    parse_agent_choices,
+    parse_bool,
+    parse_json_object,
+    parse_jwt_keys,
+    parse_prices,
+)
+
+__all__ = ["ConfigError", "load", "normalize_database_url", "parse_admin_users"]
+
 ENVIRONMENTS = ("development", "testing", "production")
 DEFAULT_SQLITE_NAME = "agentdesk.db"
 ARGON2_PARAMS = {"time_cost": 3, "memory_cost": 64 * 1024, "parallelism": 4}  # RFC 9106's second profile
-
-
-class ConfigError(RuntimeError):
-    """The environment does not describe a runnable instance."""
-
-
-DEFAULT_PRICES = {"gpt-4": (30.0, 60.0), "gpt-4-turbo": (10.0, 30.0), "gpt-4o": (2.5, 10.0),
-                  "gpt-4o-mini": (0.15, 0.6), "gpt-4.1": (2.0, 8.0), "gpt-4.1-mini": (0.4, 1.6),
-                  "gpt-4.1-nano": (0.1, 0.4), "gpt-3.5-turbo": (0.5, 1.5),
-                  "text-embedding-3-small": (0.02, 0.0), "text-embedding-3-large": (0.13, 0.0)}
-
-
-def _prices(value: str | None) -> dict[str, tuple[float, float]]:
-    if not value:
-        return dict(DEFAULT_PRICES)
-    try:
-        parsed = json.loads(value)
-        return {str(model): (float(pair[0]), float(pair[1])) for model, pair in parsed.items()}
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-        raise ConfigError('MODEL_PRICES must be JSON like {"gpt-4o": [2.5, 10]} '
-                          "(US dollars per million tokens in and out)") from None
-
-
-def _json_object(value: str | None, name: str, shape: str) -> dict[str, str]:
-    if not value:
-        return {}
-    try:
-        parsed = json.loads(value)
-        if not isinstance(parsed, dict):
-            raise TypeError
-        return {str(k): str(v) for k, v in parsed.items()}
-    except (ValueError, TypeError):
-        raise ConfigError(f"{name} must be {shape}") from None
-
-
-def _agent_choices(value: str | None) -> dict[str, dict[str, str]]:
-    """AGENT_CHOICES: the agents a person may pick in their workspace settings, by name."""
-    shape = 'JSON like {"amazon-q": {"command": "q chat", "approval": "amazon-q", "label": "Amazon Q"}}'
-    if not value:
-        return {}
-    try:
-        parsed = json.loads(value)
-        choices = {str(name): {"command": str(entry["command"]), "approval": str(entry.get("approval", "")),
-                               "label": str(entry.get("label") or name)} for name, entry in parsed.items()}
-    except (ValueError, TypeError, KeyError, AttributeError):
-        raise ConfigError(f"AGENT_CHOICES must be {shape}") from None
-    if any(not name or len(name) > 40 or not entry["command"].strip() for name, entry in choices.items()):
-        raise ConfigError(f"AGENT_CHOICES must be {shape}, each with a name and a command")
-    return choices
-
-
-def _bool(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-GENERATE_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
-
-
-def estimated_bits(secret: str) -> float:
-    """A cautious entropy estimate: the lower of the character distribution's (Shannon, times the
-    length) and what zlib cannot compress away, so repeated or patterned keys score low however long."""
-    if not secret:
-        return 0.0
-    counts = Counter(secret)
-    shannon = -sum(n * math.log2(n / len(secret)) for n in counts.values())
-    incompressible = 8 * (len(zlib.compress(secret.encode(), 9)) - 8)  # zlib adds 8 bytes of framing
-    return min(shannon, incompressible)
-
-
-def _instance_secret(instance_path: Path, name: str, generate) -> str:
-    """Read a development secret from instance/, creating it (mode 600) on first use."""
-    path = instance_path / name
-    if path.exists():
-        return path.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
-    value = generate()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value + "\n")
-    return value
-
-
-def parse_jwt_keys(raw: str) -> list[tuple[str, str]]:
-    """JWT_SIGNING_KEYS: "KID:SECRET,KID:SECRET", the first signs, every one verifies (rotation:
-    put the new key first, keep the old one until the last token it signed has expired)."""
-    keys = []
-    for entry in (part.strip() for part in raw.split(",")):
-        if not entry:
-            continue
-        kid, _, secret = entry.partition(":")
-        if not kid or len(secret) < 32:
-            raise ConfigError("JWT_SIGNING_KEYS: each entry is KID:SECRET with a secret of at least 32 characters")
-        keys.append((kid, secret))
-    if not keys:
-        raise ConfigError("JWT_SIGNING_KEYS names no key")
-    return keys
-
-
-def normalize_database_url(url: str) -> str:
-    """Use the psycopg 3 driver for any PostgreSQL URL, whatever scheme it was given with."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
-
-
-def parse_admin_users(value: str) -> frozenset[tuple[str, str]]:
-    """`github:alice,gitlab:bob` -> {("github", "alice"), ("gitlab", "bob")}, logins lower-cased."""
-    pairs = set()
-    for item in value.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        platform, sep, login = item.partition(":")
-        platform = platform.strip().lower()
-        if not sep or platform not in ("github", "gitlab") or not login.strip():
-            raise ConfigError(f"ADMIN_USERS entry {item!r} is not platform:login (platform github or gitlab)")
-        pairs.add((platform, login.strip().lower()))
-    return frozenset(pairs)
-
-
-@dataclass(frozen=True)
-class OAuthProviderSettings:
-    """What Authlib needs to talk to one GitHub or GitLab instance."""
-
-    name: str
-    client_id: str
-    client_secret: str
-    authorize_url: str
-    access_token_url: str
-    api_base_url: str
-    scope: str
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.client_id and self.client_secret)
 
 
 def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides: dict | None = None) -> dict:
@@ -170,7 +44,7 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
     if not secret_key:
         if production:
             raise ConfigError("SECRET_KEY must be set in production (at least 32 random characters)")
-        secret_key = _instance_secret(instance_path, "secret_key", lambda: secrets.token_urlsafe(48))
+        secret_key = instance_secret(instance_path, "secret_key", lambda: secrets.token_urlsafe(48))
     elif production and (len(secret_key) < 32 or secret_key.lower() in {"change-me", "changeme", "secret", "dev"}):
         raise ConfigError("SECRET_KEY is too short or a placeholder; use at least 32 random characters: "
                           + GENERATE_SECRET)
@@ -182,14 +56,14 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
     if not encryption_keys:
         if production:
             raise ConfigError("ENCRYPTION_KEYS must be set in production (comma-separated Fernet keys, newest first)")
-        encryption_keys = _instance_secret(instance_path, "encryption_keys", lambda: Fernet.generate_key().decode())
+        encryption_keys = instance_secret(instance_path, "encryption_keys", lambda: Fernet.generate_key().decode())
 
     jwt_keys = env.get("JWT_SIGNING_KEYS", "")
     if not jwt_keys:
         if production:
             raise ConfigError("JWT_SIGNING_KEYS must be set in production: KID:SECRET pairs, comma-separated, the "
                               f"signing one first (a secret of at least 32 random characters: {GENERATE_SECRET})")
-        jwt_keys = _instance_secret(instance_path, "jwt_signing_keys",
+        jwt_keys = instance_secret(instance_path, "jwt_signing_keys",
                                     lambda: f"dev{secrets.randbelow(10**6):06d}:{secrets.token_urlsafe(48)}")
 
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / DEFAULT_SQLITE_NAME}"
@@ -235,17 +109,17 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
                                       "max_overflow": int(env.get("DB_MAX_OVERFLOW", "30"))},
         "OAUTH_PROVIDERS": providers,
         "ADMIN_USERS": parse_admin_users(env.get("ADMIN_USERS", "")),
-        "REGISTRATION_OPEN": _bool(env.get("REGISTRATION_OPEN"), True),
+        "REGISTRATION_OPEN": parse_bool(env.get("REGISTRATION_OPEN"), True),
         "ASSET_MODE": env.get("ASSET_MODE", "cdn"),
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0") or 0),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
         # Prometheus: set the directory when several worker processes serve (docker/boot.sh does).
         "PROMETHEUS_MULTIPROC_DIR": env.get("PROMETHEUS_MULTIPROC_DIR", ""),
         "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
-        "METRICS_PUBLIC": _bool(env.get("METRICS_PUBLIC"), False),
+        "METRICS_PUBLIC": parse_bool(env.get("METRICS_PUBLIC"), False),
         # Requests to addresses users type ("Test connection"): loopback and private networks only
         # where LM Studio or Ollama may run beside the app; a total deadline; a few at a time.
-        "OUTBOUND_ALLOW_PRIVATE": _bool(env.get("OUTBOUND_ALLOW_PRIVATE"), not production),
+        "OUTBOUND_ALLOW_PRIVATE": parse_bool(env.get("OUTBOUND_ALLOW_PRIVATE"), not production),
         "PROBE_DEADLINE_SECONDS": float(env.get("PROBE_DEADLINE_SECONDS", "5")),
         "PROBE_MAX_IN_FLIGHT": int(env.get("PROBE_MAX_IN_FLIGHT", "4")),
         # Rate limiting (Flask-Limiter).
@@ -272,7 +146,7 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         "USAGE_KEY_DEFAULT_QUOTA": int(env.get("USAGE_KEY_DEFAULT_QUOTA", "100")),  # reviews a day
         "USAGE_KEY_LINK_HOURS": int(env.get("USAGE_KEY_LINK_HOURS", "72")),  # the one-time link's life
         # The review's LLM pass, when the instance default names a provider and a model.
-        "REVIEW_LLM": _bool(env.get("REVIEW_LLM"), True),
+        "REVIEW_LLM": parse_bool(env.get("REVIEW_LLM"), True),
         "REVIEW_LLM_TIMEOUT": float(env.get("REVIEW_LLM_TIMEOUT", "60")),
         "REVIEW_LLM_MAX_LINES": int(env.get("REVIEW_LLM_MAX_LINES", "2000")),  # the first lines go to the model
         "REVIEW_LLM_MAX_IN_FLIGHT": int(env.get("REVIEW_LLM_MAX_IN_FLIGHT", "4")),  # per worker; more: skipped
@@ -309,7 +183,7 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         "AGENT_LLM_TIMEOUT": float(env.get("AGENT_LLM_TIMEOUT", "120")),  # the built-in agent's model, per turn
         # Other agents a person may choose in their workspace settings (amazonQSettings.agent), each
         # with its own approval profile; "builtin" is always offered.
-        "AGENT_CHOICES": _agent_choices(env.get("AGENT_CHOICES")),
+        "AGENT_CHOICES": parse_agent_choices(env.get("AGENT_CHOICES")),
         "AGENT_WORKDIR": env.get("AGENT_WORKDIR") or str(instance_path / "agents"),
         "AGENT_PASS_ENV": [name for name in env.get("AGENT_PASS_ENV", "").split(",") if name.strip()],
         "AGENT_PROMPT_PATTERN": env.get("AGENT_PROMPT_PATTERN", r"(^|\n)> $"),
@@ -329,12 +203,12 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         # Billing (spec 001 §3.7): off without a secret key. Prices: JSON {"PRO_MONTHLY": "price_..."}.
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
-        "STRIPE_PRICES": _json_object(env.get("STRIPE_PRICES"), "STRIPE_PRICES",
+        "STRIPE_PRICES": parse_json_object(env.get("STRIPE_PRICES"), "STRIPE_PRICES",
                                       'JSON like {"PRO_MONTHLY": "price_123", "PRO_YEARLY": "price_456"}'),
         "WEBHOOK_RATE_LIMIT": env.get("WEBHOOK_RATE_LIMIT", "120/minute"),  # per address: Stripe sends few
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/"),
         # US dollars per million tokens (in, out) for /stats/usage's cost; JSON {"model": [in, out]}.
-        "MODEL_PRICES": _prices(env.get("MODEL_PRICES")),
+        "MODEL_PRICES": parse_prices(env.get("MODEL_PRICES")),
         # Background jobs (webapp/jobs): Huey on this SQLite file, or on Redis (redis://...).
         "JOBS_URL": env.get("JOBS_URL") or f"sqlite:///{instance_path / 'jobs.sqlite3'}",
         # E-mail (Flask-Mailman). No MAIL_SERVER: messages stay in the outbox (Admin → Outbox) and the log.
@@ -342,8 +216,8 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         "MAIL_PORT": int(env.get("MAIL_PORT", "587")),
         "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
-        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS"), False),  # STARTTLS
-        "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL"), False),  # SMTPS (port 465)
+        "MAIL_USE_TLS": parse_bool(env.get("MAIL_USE_TLS"), False),  # STARTTLS
+        "MAIL_USE_SSL": parse_bool(env.get("MAIL_USE_SSL"), False),  # SMTPS (port 465)
         "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT", "10")),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "AgentDesk <agentdesk@localhost>"),
         "MAIL_MAX_ATTEMPTS": int(env.get("MAIL_MAX_ATTEMPTS", "6")),
@@ -370,7 +244,7 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         "READ_POOL_WAIT": float(env.get("READ_POOL_WAIT", "10")),
         "ADMIN_PAGE_SIZE": 20,
         # Machine-call audit rows are batched off the hot path (webapp/audit/sink.py).
-        "AUDIT_ASYNC": _bool(env.get("AUDIT_ASYNC"), app_env != "testing"),
+        "AUDIT_ASYNC": parse_bool(env.get("AUDIT_ASYNC"), app_env != "testing"),
         "AUDIT_FLUSH_SECONDS": float(env.get("AUDIT_FLUSH_SECONDS", "0.5")),
         "AUDIT_BATCH": 500,
         # Where rows the database refused wait to be written (a JSON-lines file; none in tests).

@@ -26,7 +26,7 @@ from webapp.db.orm import db
 from webapp.documents.search import Passage, search
 from webapp.documents.terms import query_terms
 from webapp.errors import DomainError, NotFound
-from webapp.llm_configs import providers
+from webapp.llm_configs import providers, streaming
 from webapp.outbound import KeyedSlots
 from webapp.tenants.service import answer_target
 from webapp.usage import service as usage
@@ -130,7 +130,7 @@ def ask_streaming(asker: Asker, question: Question) -> Iterator[dict]:
                 yield {"event": "error", "message": str(busy.message)}
                 return
             try:
-                for piece in providers.chat_stream(prepared.target, _messages(prepared, question),
+                for piece in streaming.chat_stream(prepared.target, _messages(prepared, question),
                                                    **_limits(question)):
                     if isinstance(piece, str):
                         yield {"event": "delta", "text": piece}

@@ -7,8 +7,18 @@ import json
 import time
 from dataclasses import dataclass
 
-from webapp.llm_configs.providers import (CHAT_SLOTS, ProviderFailed, Target, _capped, _DeadlinePassed, _host,
-                                          _ollama_failures, _open, _openai_failures, _openai_http, _total_deadline)
+from webapp.llm_configs.providers import (
+    CHAT_SLOTS,
+    ProviderFailed,
+    Target,
+    _DeadlinePassed,
+    _host,
+    _ollama_failures,
+    _open,
+    _openai_failures,
+    _total_deadline,
+)
+from webapp.llm_configs.streaming import _capped, _openai_http
 
 MAX_EMBEDDING_BYTES = 32 * 1024 * 1024  # a batch's vectors, as JSON
 MAX_DIMENSIONS = 8192
