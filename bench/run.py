@@ -6,7 +6,7 @@ Redis rate limits), each a real server the script starts.
 
 Both apps run under gunicorn from gunicorn.conf.py, as shipped (gevent, 1 worker: the endpoint is
 CPU-bound, so one process scales with workers); wrk drives them with the same connections,
-alternating bare and real for --rounds rounds after a 3 s warm-up of each, and the medians are
+alternating bare and real for --rounds rounds after a 5 s warm-up of each, and the medians are
 reported. The real endpoint does everything it does in production: token lookup (SHA-256),
 fixed-window rate limits (60/min and 1000/h per token, spread over many tokens so none is
 exhausted), the settings read, decryption of the key, the audit row and last use (batched off the
@@ -139,7 +139,7 @@ def measure(args, env: dict, workdir: Path) -> dict:
         body_file.write_bytes(body.content)
         bare = serve("bench.bare_app:app", {**env, "BENCH_BODY_FILE": str(body_file)}, bare_port)
         for port in (bare_port, real_port):  # warm-up, not measured: caches, first use of each token
-            wrk(port, env, 3, args.connections)
+            wrk(port, env, 5, args.connections)
         runs = {"bare": [], "real": []}
         for _ in range(args.rounds):
             runs["bare"].append(wrk(bare_port, env, args.duration, args.connections))

@@ -173,6 +173,44 @@ def test_a_redis_that_lost_the_script_gets_it_again(app_env, redis_url):
     assert response.status_code == 200 and response.headers["X-RateLimit-Remaining"] == "58"
 
 
+def test_connections_redis_closed_are_replaced_without_failing_a_call(app_env, redis_url):
+    """A restarted Redis (or a proxy's idle timeout) closes the connections the worker keeps."""
+    import redis
+
+    store = redis.Redis.from_url(redis_url)
+    store.flushdb()
+    app, client = limited_app(app_env, RATELIMIT_STORAGE_URI=redis_url)
+    _, raw = make_token(app)
+    assert client.get(PATH, headers=bearer(raw)).status_code == 200
+    assert store.client_kill_filter(_type="normal", skipme=True) >= 1  # the app's kept connection
+    response = client.get(PATH, headers=bearer(raw))
+    assert response.status_code == 200 and response.headers["X-RateLimit-Remaining"] == "58"
+
+
+def test_a_call_that_timed_out_never_leaves_its_late_answer_to_the_next(app_env, redis_url):
+    """The 2 s socket timeout fires while Redis is stuck; its answer arrives later on that
+    connection, which must be dropped: reused, the next call would read the stale counts."""
+    import threading
+
+    import redis
+
+    store = redis.Redis.from_url(redis_url)
+    store.flushdb()
+    app, client = limited_app(app_env, RATELIMIT_STORAGE_URI=redis_url)
+    _, raw = make_token(app)
+    assert client.get(PATH, headers=bearer(raw)).headers["X-RateLimit-Remaining"] == "59"
+    busy = ("local function now() local t = redis.call('TIME') return t[1] * 1e6 + t[2] end "
+            "local start = now() while now() - start < 2.5e6 do end return 1")  # Redis runs nothing else meanwhile
+    stuck = threading.Thread(target=lambda: redis.Redis.from_url(redis_url).eval(busy, 0))
+    stuck.start()
+    time.sleep(0.2)
+    assert client.get(PATH, headers=bearer(raw)).status_code == 503
+    stuck.join()
+    time.sleep(0.2)  # the stuck call's answer (59 → 58) has reached the abandoned connection by now
+    response = client.get(PATH, headers=bearer(raw))
+    assert response.status_code == 200 and response.headers["X-RateLimit-Remaining"] == "57", response.headers
+
+
 def test_a_counter_that_lost_its_expiry_gets_one_back(app_env, redis_url):
     """A key without a TTL (a manual SET, a restore) must not refuse its caller forever."""
     import redis

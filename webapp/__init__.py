@@ -40,7 +40,7 @@ from webapp.audit import service as audit
 from webapp.audit.views import bp as audit_bp
 from webapp.dashboard.theme import current_theme
 from webapp.dashboard.views import bp as dashboard_bp
-from webapp.db import crypto, prepared, sqlite, writer  # noqa: F401  (sqlite: pragmas on connect)
+from webapp.db import crypto, prepared, read_cache, sqlite, writer  # noqa: F401  (sqlite: pragmas on connect)
 from webapp.db.orm import db
 from webapp.extensions import babel, csrf, limiter, login_manager, mail, migrate
 from webapp.json_provider import BoundedRequest, OrjsonProvider
@@ -54,6 +54,7 @@ from webapp.review.views import bp as review_bp
 from webapp.usage_keys.cli import usage_keys_cli
 from webapp.usage_keys.views import bp as usage_keys_bp
 from webapp.machine import registry as machine_registry
+from webapp.machine.blueprint import bump_generation
 from webapp.tasks.cli import tasks_cli
 from webapp.tasks.views import bp as tasks_bp
 from webapp.tokens.cli import tokens_cli
@@ -144,6 +145,21 @@ def register_extensions(app: Flask) -> None:
     live_events.register(socketio)
     socketio.init_app(app, async_mode=_async_mode(), message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"] or None,
                       ping_interval=30, json=live_codec)  # spec 004 §3.3: ping/pong every 30 seconds
+    app.wsgi_app = _socketio_under_its_path_only(app.wsgi_app)
+    read_cache.watch_commits(bump_generation)
+
+
+def _socketio_under_its_path_only(middleware):
+    """Flask-SocketIO's middleware copies the WSGI environment and builds a class on every request
+    (some 4 % of an agent call under load); only its own path, /socket.io/, needs it."""
+    flask_app, prefix = middleware.wsgi_app, middleware.engineio_path
+
+    def dispatch(environ, start_response):
+        if environ.get("PATH_INFO", "").startswith(prefix):
+            return middleware(environ, start_response)
+        return flask_app(environ, start_response)
+
+    return dispatch
 
 
 def _async_mode() -> str:

@@ -242,6 +242,10 @@ def load(instance_path: str | Path, env: dict[str, str] | None = None, overrides
         # many per worker, kept open once made; a request waits this long for one before a 503.
         "READ_POOL_SIZE": int(env.get("READ_POOL_SIZE", "20")),
         "READ_POOL_WAIT": float(env.get("READ_POOL_WAIT", "10")),
+        # With Redis: how long a worker may keep the rows an agent's call read (its token, the settings
+        # it asked for), checked on every call against the generation every commit bumps; the limit
+        # only matters for rows changed outside the application. 0: read them every time.
+        "AGENT_READ_CACHE_SECONDS": float(env.get("AGENT_READ_CACHE_SECONDS", "120")),
         "ADMIN_PAGE_SIZE": 20,
         # Machine-call audit rows are batched off the hot path (webapp/audit/sink.py).
         "AUDIT_ASYNC": parse_bool(env.get("AUDIT_ASYNC"), app_env != "testing"),

@@ -15,6 +15,7 @@ from flask import current_app, g
 from sqlalchemy import event, select, true
 
 from webapp.db.orm import db
+from webapp.db.read_cache import ReadCache, watch_tables_of
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,14 @@ class _Prepared:
 
 
 class PreparedQuery:
-    def __init__(self, statement):
-        self.statement = statement
+    """`cacheable`: its rows may be kept between requests when fetched by together() (a commit to
+    one of its tables then tells every process: webapp/db/read_cache.py)."""
+
+    def __init__(self, statement, *, cacheable: bool = False):
+        self.statement, self.cacheable = statement, cacheable
         self._by_dialect: dict[str, _Prepared] = {}
+        if cacheable:
+            watch_tables_of(statement)
 
     def _prepare(self, dialect) -> _Prepared:
         compiled = self.statement.compile(dialect=dialect)
@@ -82,23 +88,43 @@ def _pair(first: PreparedQuery, second: PreparedQuery) -> PreparedQuery:
         statement = (select(*[c.label(f"a{n}") for n, c in enumerate(a.c)],
                             *[c.label(f"b{n}") for n, c in enumerate(b.c)])
                      .select_from(a.outerjoin(b, true())))
-        pair = _PAIRS[(first, second)] = PreparedQuery(statement)
+        pair = _PAIRS[(first, second)] = PreparedQuery(statement, cacheable=first.cacheable and second.cacheable)
         pair.split = ([c.key for c in a.c], [c.key for c in b.c])
     return pair
 
 
-def together(first: tuple[PreparedQuery, dict], second: tuple[PreparedQuery, dict]) -> None:
+def together(first: tuple[PreparedQuery, dict], second: tuple[PreparedQuery, dict],
+             cache: ReadCache | None = None) -> tuple | None:
     """Run two lookups of at most one row each as one statement, one round trip; each lookup's own
     `.rows()` call with the same parameters is then answered from memory (once).
 
     The second lookup rides on the first: when the first finds nothing, the second is not known
     and runs on its own if it is asked for. Their bind parameters must have different names.
+
+    With a `cache` (both lookups cacheable), rows found are kept, tagged with the generation the
+    cache last saw, and served again while they may still be current: then the answer is
+    (key, tag), for the caller to check the tag against the generation it reads next (and to
+    call again without the cache if it changed). Otherwise None.
     """
     (query_a, params_a), (query_b, params_b) = first, second
     if set(params_a) & set(params_b):
         raise ValueError("together(): the two lookups share a parameter name")
     pair = _pair(query_a, query_b)
-    rows = [tuple(row.values()) for row in pair.rows({**params_a, **params_b})]
+    params = {**params_a, **params_b}
+    served = None
+    if cache is not None and pair.cacheable:
+        key = (pair, _params_key(params))
+        kept = cache.get(key)
+        if kept is not None:
+            rows, tag = kept
+            served = (key, tag)
+        else:
+            tag = cache.seen  # seen before this read began (see webapp/db/read_cache.py)
+            rows = [tuple(row.values()) for row in pair.rows(params)]
+            if rows:  # nothing is kept for a token that does not exist (guessing fills no memory)
+                cache.put(key, rows, tag)
+    else:
+        rows = [tuple(row.values()) for row in pair.rows(params)]
     names_a, names_b = pair.split
     remembered = g.get("_prefetched")
     if remembered is None:
@@ -107,6 +133,7 @@ def together(first: tuple[PreparedQuery, dict], second: tuple[PreparedQuery, dic
     if rows:
         b_rows = [dict(zip(names_b, row[len(names_a):])) for row in rows]
         remembered[(query_b, _params_key(params_b))] = [r for r in b_rows if any(v is not None for v in r.values())]
+    return served
 
 
 class ReadPool:
@@ -118,20 +145,19 @@ class ReadPool:
     def __init__(self, engine, *, size: int, wait: float):
         self.engine, self.dialect = engine, engine.dialect
         self.size, self.wait = size, wait
-        self._idle: list = []
-        self._in_use = 0
-        self._freed = threading.Condition(threading.Lock())  # every connection made is kept
+        self._idle: list = []  # every connection made is kept; list.pop and append are atomic
+        self._slots = threading.BoundedSemaphore(size)  # gevent's, in C, under gevent workers
         event.listen(engine, "engine_disposed", lambda _engine: self.dispose())
 
     def acquire(self) -> "ReadConnection":
-        with self._freed:
-            if self._in_use >= self.size and not self._freed.wait_for(lambda: self._in_use < self.size,
-                                                                       timeout=self.wait):
-                raise ReadPoolTimeout(f"no database connection free within {self.wait} s")
-            self._in_use += 1
-            dbapi = self._idle.pop() if self._idle else None
+        if not self._slots.acquire(timeout=self.wait):
+            raise ReadPoolTimeout(f"no database connection free within {self.wait} s")
         try:
-            return ReadConnection(self, dbapi if dbapi is not None else self._new())
+            try:
+                dbapi = self._idle.pop()
+            except IndexError:
+                dbapi = self._new()
+            return ReadConnection(self, dbapi)
         except BaseException:
             self._give_back(None)
             raise
@@ -148,15 +174,12 @@ class ReadPool:
         self._give_back(dbapi)
 
     def _give_back(self, dbapi) -> None:
-        with self._freed:
-            if dbapi is not None:
-                self._idle.append(dbapi)
-            self._in_use -= 1
-            self._freed.notify()
+        if dbapi is not None:
+            self._idle.append(dbapi)
+        self._slots.release()
 
     def dispose(self) -> None:
-        with self._freed:
-            idle, self._idle = self._idle, []
+        idle, self._idle = self._idle, []
         for dbapi in idle:
             _close(dbapi)
 

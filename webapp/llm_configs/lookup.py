@@ -44,7 +44,8 @@ _USER_ROWS = (
 _ONE = PreparedQuery(
     _USER_ROWS.add_columns(*_config_columns(_default, "dflt"))
     .outerjoin(_default, _default.scope_key == literal(DEFAULT_SCOPE))
-    .where(and_(Identity.platform == bindparam("platform"), Identity.login_key == bindparam("login_key")))
+    .where(and_(Identity.platform == bindparam("platform"), Identity.login_key == bindparam("login_key"))),
+    cacheable=True,  # kept between an agent's requests: webapp/db/read_cache.py
 )
 _DEFAULT = PreparedQuery(select(*_config_columns(LLMConfig, "dflt")).where(LLMConfig.scope_key == DEFAULT_SCOPE))
 # One prepared statement per batch size (1..100), built on first use: `login_key IN (?, ?, ...)` keeps the

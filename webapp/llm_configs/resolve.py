@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -11,6 +12,7 @@ USER, DEFAULT, BUILTIN = "user", "default", "builtin"
 WITHHELD = "withheld"  # a key saved for another origin than the one now in effect
 
 
+@functools.lru_cache(maxsize=1024)  # the same few URLs, on every agent call
 def origin(url: str | None) -> str:
     """scheme://host:port of a URL, lower-cased: what a key is bound to."""
     url = (url or "").strip()
@@ -76,6 +78,7 @@ def llm_config_json(values: dict, reveal_secret) -> dict:
     return body
 
 
+@functools.lru_cache(maxsize=4096)  # kept rows bring the same moments again and again
 def iso(moment: datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 

@@ -23,6 +23,7 @@ from typing import Callable
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from webapp.db.read_cache import ReadCache
 from webapp.db.session import unavailable
 from webapp.errors import AuthenticationFailed, DomainError, Forbidden, RateLimited, Unavailable
 from webapp.extensions import csrf
@@ -30,7 +31,7 @@ from webapp.machine import observe
 from webapp.machine.credentials import Credential, authenticate
 from webapp.machine.declarations import Declaration
 from webapp.machine.families import GENERIC, GUI, Family, database_busy, from_http, internal_error
-from webapp.machine.ratelimit import STORAGE_ERRORS, FixedWindows, Outcome, counters_for
+from webapp.machine.ratelimit import STORAGE_ERRORS, FixedWindows, Outcome, RedisCounters, counters_for
 from webapp.machine.registry import registry
 from webapp.remote_addr import client_ip
 
@@ -99,19 +100,18 @@ class MachineBlueprint(Blueprint):
         limit = (spec.max_content_length if spec else None) or self.max_content_length
         if limit:
             req.max_content_length = limit
-        if spec is not None and spec.operation.prefetch is not None:
-            self._prefetch(req, spec.operation.prefetch)
+        prefetch = spec.operation.prefetch if spec is not None else None
+        cache = read_cache()
+        served = self._prefetch(req, prefetch, cache) if prefetch is not None else None
         try:
-            principal, presented = authenticate(self.credentials, req.headers)
-            if principal is None and (presented or self.authenticated):
-                self._throttle_bad_credentials()
-                if self.family.refused:
-                    status, code, message = self.family.refused
-                    raise AuthenticationFailed(message, status=status, code=code)
-                raise AuthenticationFailed(UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer realm="agentdesk"'})
-            call.principal = principal
+            call.principal = principal = self._identify(req)
             if self.rate_limits and principal.rate_key is not None:
                 outcome = self._limits()[0].hit(principal.rate_key)
+                if cache is not None:
+                    cache.seen = outcome.generation
+                if served is not None and served[1] != outcome.generation:
+                    call.principal = principal = self._read_again(req, prefetch, cache, served[0], principal.rate_key)
+                served = None  # checked against the generation read with the limits
                 if not outcome.allowed:
                     raise _too_many(outcome)
                 call.rate_headers = outcome.headers()
@@ -123,22 +123,52 @@ class MachineBlueprint(Blueprint):
         except STORAGE_ERRORS as error:
             current_app.logger.error("rate-limit storage unavailable: %s", error.__class__.__name__)
             raise Unavailable("The rate-limit store is unreachable; try again shortly.") from None
+        if served is not None:  # kept rows no generation has vouched for: never used unchecked
+            call.principal = principal = self._read_again(req, prefetch, cache, served[0], None)
         if self.authenticated and (spec is None or spec.scopes is None):
             raise Forbidden("This endpoint declares no scopes, so no credential may call it.")  # fail closed
         missing = spec.scopes - principal.scopes if spec and spec.scopes else None
         if missing:
             raise Forbidden(f"This credential lacks the '{sorted(missing)[0]}' scope.")
 
-    def _prefetch(self, req, view_lookup) -> None:
-        """Send the credential's lookup and the view's in one statement: one round trip, not two."""
+    def _identify(self, req):
+        """The Principal of the credential presented; refused (401, counted against the address)
+        when it is not valid, or when none was presented and one is needed."""
+        principal, presented = authenticate(self.credentials, req.headers)
+        if principal is None and (presented or self.authenticated):
+            self._throttle_bad_credentials()
+            if self.family.refused:
+                status, code, message = self.family.refused
+                raise AuthenticationFailed(message, status=status, code=code)
+            raise AuthenticationFailed(UNAUTHORIZED, headers={"WWW-Authenticate": 'Bearer realm="agentdesk"'})
+        return principal
+
+    def _prefetch(self, req, view_lookup, cache=None):
+        """Send the credential's lookup and the view's in one statement: one round trip, not two
+        (none while the worker's ReadCache holds their rows: then their (key, tag) to check)."""
         together = registry().together
         for credential in self.credentials:
             raw = credential.read(req.headers)
             if raw is not None:
                 first = credential.prefetch(raw)
                 if first is not None and together is not None:
-                    together(first, view_lookup(req.view_args or {}))
-                return
+                    return together(first, view_lookup(req.view_args or {}), cache)
+                return None
+        return None
+
+    def _read_again(self, req, view_lookup, cache, key, counted_key):
+        """The kept rows may be older than a commit (the generation moved, or nothing checked it):
+        drop them, read from the database, identify the caller again. The request was counted
+        against `counted_key`, which a token keeps for life; counted again only if that changed."""
+        cache.forget(key)
+        g.pop("_prefetched", None)
+        self._prefetch(req, view_lookup)  # past the cache: what another request kept meanwhile is unchecked too
+        principal = self._identify(req)
+        if counted_key is not None and principal.rate_key != counted_key:
+            outcome = self._limits()[0].hit(principal.rate_key)
+            if not outcome.allowed:
+                raise _too_many(outcome)
+        return principal
 
     def _throttle_bad_credentials(self) -> None:
         """Guessing is throttled per address; a valid credential is never blocked by its neighbours."""
@@ -201,6 +231,29 @@ def counters():
     if found is None:
         found = current_app.extensions["agentdesk.counters"] = counters_for(current_app.config["RATELIMIT_STORAGE_URI"])
     return found
+
+
+def read_cache() -> ReadCache | None:
+    """The worker's kept rows (webapp/db/read_cache.py): with Redis counters only, which carry the
+    generation every process bumps; None when AGENT_READ_CACHE_SECONDS is 0."""
+    extensions = current_app.extensions
+    try:
+        return extensions["agentdesk.read_cache"]
+    except KeyError:
+        seconds = current_app.config["AGENT_READ_CACHE_SECONDS"]
+        found = ReadCache(max_age=seconds) if seconds > 0 and isinstance(counters(), RedisCounters) else None
+        extensions["agentdesk.read_cache"] = found
+        return found
+
+
+def bump_generation() -> None:
+    """After a commit that changed what agents read: tell every process's ReadCache. If Redis
+    cannot be told, kept rows live out AGENT_READ_CACHE_SECONDS (logged)."""
+    try:
+        counters().bump()
+    except STORAGE_ERRORS as error:
+        current_app.logger.error("could not tell other processes of a change to agents' data (%s); they may "
+                                 "answer from rows up to AGENT_READ_CACHE_SECONDS old", error.__class__.__name__)
 
 
 def charge(config_key: str, cost: int, *, key: str | None = None, suffix: str = "-Lines") -> None:

@@ -58,14 +58,24 @@ def _refuse_nul(parsed: BaseModel, message: str = "") -> None:
                          details={"errors": [{"field": field, "message": NUL_MESSAGE}]})
 
 
+_NO_QUERY: dict[type, BaseModel] = {}
+
+
 def parse_query(model: type[Model]) -> Model:
-    """The query string as `model`; empty values mean "use the default", unknown names are ignored."""
+    """The query string as `model`; empty values mean "use the default", unknown names are ignored.
+    Without a query string (an agent's usual call) the defaults, validated once: views only read it."""
+    if not request.query_string:
+        parsed = _NO_QUERY.get(model)
+        if parsed is not None:
+            return parsed
     try:
         parsed = model.model_validate({k: v for k, v in request.args.items() if v != ""})
     except ValidationError as error:
         names = ", ".join(sorted({str(e["loc"][0]) for e in error.errors() if e["loc"]}))
         raise _invalid(f"Check the query parameters: {names}.", error) from None
     _refuse_nul(parsed)
+    if not request.query_string:
+        _NO_QUERY[model] = parsed
     return parsed
 
 

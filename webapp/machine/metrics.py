@@ -24,9 +24,17 @@ ERRORS = Counter("agentdesk_api_errors_total", "Machine API error answers by spe
 RATE_LIMITED = Counter("agentdesk_api_rate_limited_total", "Requests refused with 429.", ["endpoint"])
 
 
+# Each endpoint, method and status's two series, looked up once (labels() validates and locks each time).
+_SERIES: dict[tuple, tuple] = {}
+
+
 def observe(endpoint: str, method: str, status: int, seconds: float, error_code: str | None) -> None:
-    REQUESTS.labels(endpoint, method, str(status)).inc()
-    LATENCY.labels(endpoint).observe(seconds)
+    series = _SERIES.get((endpoint, method, status))
+    if series is None:
+        series = _SERIES[(endpoint, method, status)] = (REQUESTS.labels(endpoint, method, str(status)),
+                                                        LATENCY.labels(endpoint))
+    series[0].inc()
+    series[1].observe(seconds)
     if error_code:
         ERRORS.labels(endpoint, error_code).inc()
     if status == 429:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import random
 import threading
 import time
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ class Outcome:
     allowed: bool
     windows: list[Window]
     cost: int = 1  # what the request asked to count (log lines in a batch)
+    generation: int | None = None  # of the agents' data, read in the same step (webapp/db/prepared.py ReadCache)
 
     @property
     def blocking(self) -> Window | None:
@@ -92,7 +94,7 @@ class LocalCounters:
         self._next_sweep = 0.0
 
     def hit(self, keys: list[str], amounts: list[int], expiries: list[int],
-            cost: int = 1) -> tuple[bool, list[tuple[int, float]]]:
+            cost: int = 1) -> tuple[bool, list[tuple[int, float]], None]:
         now = self._clock()
         with self._lock:
             if now >= self._next_sweep:  # drop finished windows now and then, not on a timer thread
@@ -109,18 +111,25 @@ class LocalCounters:
                 for key, window in zip(keys, current):
                     window[0] += cost
                     self._windows[key] = window
-            return allowed, [(window[0], window[1]) for window in current]
+            return allowed, [(window[0], window[1]) for window in current], None  # no shared generation
+
+    def bump(self) -> None:
+        """Nothing to tell: without Redis no process keeps the agents' data (no ReadCache)."""
 
 
-# KEYS: one per window; ARGV: amount and expiry (seconds) of each, then the cost of this request
-# (1, or a batch's log lines). Counts all windows only if every one has room; returns allowed,
-# then count and milliseconds to reset for each window.
+# KEYS: one per window, then the generation key; ARGV: amount and expiry (seconds) of each window,
+# the cost of this request (1, or a batch's log lines), then a seed for a missing generation.
+# Counts all windows only if every one has room; returns allowed, count and milliseconds to reset
+# for each window, then the generation of the agents' data (bumped by every commit that changes
+# it: webapp/db/prepared.py ReadCache), read in the same round trip.
 # A window without a key (-2) reports its whole length; a key that lost its expiry (-1) gets one
 # back, so no counter can lock a caller out for good.
 _SCRIPT = """
 local counts, ttls, allowed = {}, {}, 1
-local cost = tonumber(ARGV[#ARGV])
-for i, key in ipairs(KEYS) do
+local windows = #KEYS - 1
+local cost = tonumber(ARGV[#ARGV - 1])
+for i = 1, windows do
+  local key = KEYS[i]
   counts[i] = tonumber(redis.call('GET', key) or '0')
   ttls[i] = redis.call('PTTL', key)
   if ttls[i] == -1 then
@@ -129,7 +138,8 @@ for i, key in ipairs(KEYS) do
   end
   if counts[i] + cost > tonumber(ARGV[2 * i - 1]) then allowed = 0 end
 end
-for i, key in ipairs(KEYS) do
+for i = 1, windows do
+  local key = KEYS[i]
   if allowed == 1 then
     counts[i] = redis.call('INCRBY', key, cost)
     if ttls[i] < 0 then
@@ -141,38 +151,91 @@ for i, key in ipairs(KEYS) do
   end
 end
 local result = {allowed}
-for i = 1, #KEYS do
+for i = 1, windows do
   result[#result + 1] = counts[i]
   result[#result + 1] = math.max(ttls[i], 0)
 end
+local generation = redis.call('GET', KEYS[#KEYS])
+if not generation then
+  generation = ARGV[#ARGV]
+  redis.call('SET', KEYS[#KEYS], generation)
+end
+result[#result + 1] = generation
 return result
 """
 
 
+# A generation that went missing (a restarted or flushed Redis) starts again from a random value,
+# never from one a process may have tagged its kept rows with before.
+_BUMP = """
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
+return redis.call('INCR', KEYS[1])
+"""
+GENERATION_KEY = "agentdesk/reads-generation"
+
+
 class RedisCounters:
-    """Counters in Redis, shared by every worker and host: one EVALSHA per request."""
+    """Counters in Redis, shared by every worker and host: one EVALSHA per request.
+
+    The script is sent on redis-py connections this class keeps itself: redis.Redis's client,
+    connection pool and retry wrapper poll the socket before every command and cost more than the
+    round trip on this path. A connection that failed is dropped and the call tried once more on a
+    new one (a restarted Redis); one a caller abandoned mid-call (a timeout) is never reused."""
 
     def __init__(self, url: str):
-        self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._pool = redis.ConnectionPool.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._idle: list = []  # list.pop and append are atomic: no lock
         self._sha = hashlib.sha1(_SCRIPT.encode()).hexdigest()
 
     def reachable(self) -> bool:
         try:
-            return bool(self._client.ping())
+            return self._call("PING") in (True, b"PONG", "PONG")
         except redis.RedisError:
             return False
 
+    def _call(self, *command):
+        for attempt in (1, 2):
+            try:
+                connection = self._idle.pop()
+            except IndexError:
+                connection = self._pool.make_connection()
+            try:
+                connection.send_command(*command)
+                result = connection.read_response()
+            except redis.ConnectionError:
+                connection.disconnect()
+                if attempt == 2:
+                    raise
+                continue
+            except redis.ResponseError:
+                self._idle.append(connection)  # the server answered: the connection is in step
+                raise
+            except BaseException:
+                connection.disconnect()
+                raise
+            self._idle.append(connection)
+            return result
+        raise AssertionError("unreachable")
+
     def hit(self, keys: list[str], amounts: list[int], expiries: list[int],
-            cost: int = 1) -> tuple[bool, list[tuple[int, float]]]:
-        args = [value for pair in zip(amounts, expiries) for value in pair] + [cost]
-        try:  # EVALSHA straight away (redis-py's Script wrapper costs more than the call on this path)
-            result = self._client.execute_command("EVALSHA", self._sha, len(keys), *keys, *args)
+            cost: int = 1) -> tuple[bool, list[tuple[int, float]], int]:
+        args = [value for pair in zip(amounts, expiries) for value in pair] + [cost, _seed()]
+        try:
+            result = self._call("EVALSHA", self._sha, len(keys) + 1, *keys, GENERATION_KEY, *args)
         except redis.exceptions.NoScriptError:  # a restarted or flushed Redis: load it once more
-            self._client.script_load(_SCRIPT)
-            result = self._client.execute_command("EVALSHA", self._sha, len(keys), *keys, *args)
+            self._call("SCRIPT", "LOAD", _SCRIPT)
+            result = self._call("EVALSHA", self._sha, len(keys) + 1, *keys, GENERATION_KEY, *args)
         now = time.time()
-        windows = [(int(result[i]), now + int(result[i + 1]) / 1000) for i in range(1, len(result), 2)]
-        return bool(result[0]), windows
+        windows = [(int(result[i]), now + int(result[i + 1]) / 1000) for i in range(1, len(result) - 1, 2)]
+        return bool(result[0]), windows, int(result[-1])
+
+    def bump(self) -> None:
+        """A commit changed the agents' data: every process's kept rows are stale from now on."""
+        self._call("EVAL", _BUMP, 1, GENERATION_KEY, _seed())
+
+
+def _seed() -> int:
+    return random.getrandbits(52)  # not a secret: only never the same twice in a row matters
 
 
 def counters_for(storage_uri: str):
@@ -197,9 +260,9 @@ class FixedWindows:
         # One hash tag per caller: every window of a call lives in the same Redis Cluster slot.
         keys = [f"{self.prefix}/{{{identity}}}/{amount}/{expiry}"
                 for amount, expiry in zip(self._amounts, self._expiries)]
-        allowed, counted = self.counters.hit(keys, self._amounts, self._expiries, cost)
+        allowed, counted, generation = self.counters.hit(keys, self._amounts, self._expiries, cost)
         return Outcome(allowed, [Window(limit, count, reset) for limit, (count, reset) in zip(self.limits, counted)],
-                       cost)
+                       cost, generation)
 
 
 STORAGE_ERRORS = (redis.RedisError,)

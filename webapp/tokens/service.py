@@ -8,6 +8,7 @@ import string
 import zlib
 from datetime import datetime, timedelta, timezone
 
+from flask import g, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, or_, select, update
 
@@ -186,19 +187,39 @@ def revoke_token(actor: User, token_id: int, *, ip: str, owner: User | None = No
 # Compiled once per dialect; each call only binds the hash (webapp/db/prepared.py).
 _LOOKUP = PreparedQuery(select(ApiToken.id, ApiToken.kind, ApiToken.name, ApiToken.prefix, ApiToken.scopes,
                                ApiToken.user_id, ApiToken.status, ApiToken.expires_at, ApiToken.last_used_at,
-                               ApiToken.tenant_id).where(ApiToken.token_hash == bindparam("token_hash")))
+                               ApiToken.tenant_id).where(ApiToken.token_hash == bindparam("token_hash")),
+                        cacheable=True)
 _TOUCH = replayable(update(ApiToken).where(ApiToken.id == bindparam("token_id"))
                     .values(last_used_at=bindparam("when")))
+
+
+# (id, prefix) of a token -> when this process last queued its last use (rows kept by
+# webapp/db/read_cache.py may show an older time)
+_touched: dict[tuple, datetime] = {}
 
 
 def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
+def _lookup_params(raw: str | None) -> dict | None:
+    """The lookup's parameters for `raw` (None: not a token), worked out once per request (the
+    prefetch and authenticate() both ask)."""
+    if has_app_context():
+        memo = g.get("_token_lookup")
+        if memo is not None and memo[0] == raw:
+            return memo[1]
+    params = {"token_hash": hash_token(raw)} if raw and well_formed(raw) else None
+    if has_app_context():
+        g._token_lookup = (raw, params)
+    return params
+
+
 def lookup_query(raw: str | None) -> tuple[PreparedQuery, dict] | None:
     """The statement authenticate() will run for `raw` (None if it would not run one): the machine
     platform sends it together with the view's own lookup, in one round trip."""
-    return (_LOOKUP, {"token_hash": hash_token(raw)}) if raw and well_formed(raw) else None
+    params = _lookup_params(raw)
+    return (_LOOKUP, params) if params is not None else None
 
 
 def authenticate(raw: str | None, kinds: frozenset[str]) -> Principal | None:
@@ -208,9 +229,10 @@ def authenticate(raw: str | None, kinds: frozenset[str]) -> Principal | None:
     Runs on the raw connection (no ORM session): this is every machine request's first query.
     The last use is written off the request path, at most once a minute per token.
     """
-    if not raw or not well_formed(raw):
+    params = _lookup_params(raw)
+    if params is None:
         return None
-    row = next(_LOOKUP.rows({"token_hash": hash_token(raw)}), None)
+    row = next(_LOOKUP.rows(params), None)
     if row is None or row["status"] != "active" or row["kind"] not in kinds:
         return None
     now = datetime.now(timezone.utc)
@@ -218,7 +240,14 @@ def authenticate(raw: str | None, kinds: frozenset[str]) -> Principal | None:
     if expires_at is not None and expires_at <= now:
         return None
     last_used_at = _aware(row["last_used_at"])
+    touch_key = (row["id"], row["prefix"])
+    touched = _touched.get(touch_key)  # this process's own writes: a kept row may predate them
+    if touched is not None and (last_used_at is None or touched > last_used_at):
+        last_used_at = touched
     if last_used_at is None or now - last_used_at >= LAST_USED_WRITE_INTERVAL:
+        if len(_touched) >= 100_000:
+            _touched.clear()
+        _touched[touch_key] = now
         writer().keep_latest(_TOUCH, row["id"], {"token_id": row["id"], "when": now})
     # A person's tokens share one set of windows: twenty tokens do not buy twenty times the limit.
     rate_key = f"user:{row['user_id']}" if row["kind"] == "personal" else str(row["id"])
