@@ -43,7 +43,7 @@ def watch_tables_of(statement) -> None:
 class ReadCache:
     """One worker's kept rows: key -> (rows, generation tag, when stored)."""
 
-    def __init__(self, *, max_age: float, max_entries: int = 20_000):
+    def __init__(self, *, max_age: float, max_entries: int = 10_000):
         self.max_age, self.max_entries = max_age, max_entries
         self._entries: dict = {}
         # The generation the latest request saw (any request of this process); None before the first.
