@@ -181,3 +181,15 @@ def test_a_lost_generation_starts_again_from_a_random_value(redis_url, store):
     store.flushall()
     counters.bump()  # a bump that finds no generation seeds it too
     assert counters.hit(["k/{a}/60/60"], [60], [60])[2] not in (first, first + 1, 1)
+
+
+def test_a_commit_redis_cannot_hear_of_still_succeeds_and_is_logged(app_env, caplog):
+    app = create_app(env={**app_env, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:9/0"})
+    user_id = make_user(app, "octo@example.com", github="octo")
+    set_config(app, user_id, OPENAI)  # commits; the bump cannot reach Redis
+    with app.app_context():
+        from webapp.llm_configs.models import LLMConfig
+
+        saved = db.session.scalar(db.select(LLMConfig).where(LLMConfig.user_id == user_id))
+        assert saved is not None and saved.openai_model == "gpt-4o"
+    assert "could not tell other processes of a change" in caplog.text

@@ -16,6 +16,7 @@ headers, metrics, the audit row, the access-log line (webapp/machine/observe.py)
 
 from __future__ import annotations
 
+import logging
 import time
 import traceback
 from typing import Callable
@@ -251,9 +252,10 @@ def bump_generation() -> None:
     cannot be told, kept rows live out AGENT_READ_CACHE_SECONDS (logged)."""
     try:
         counters().bump()
-    except STORAGE_ERRORS as error:
-        current_app.logger.error("could not tell other processes of a change to agents' data (%s); they may "
-                                 "answer from rows up to AGENT_READ_CACHE_SECONDS old", error.__class__.__name__)
+    except Exception as error:  # the commit is done: its caller must not see an error for this
+        logging.getLogger(__name__).error("could not tell other processes of a change to agents' data (%s); "
+                                          "they may answer from rows up to AGENT_READ_CACHE_SECONDS old",
+                                          error.__class__.__name__)
 
 
 def charge(config_key: str, cost: int, *, key: str | None = None, suffix: str = "-Lines") -> None:

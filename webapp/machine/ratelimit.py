@@ -179,8 +179,9 @@ class RedisCounters:
 
     The script is sent on redis-py connections this class keeps itself: redis.Redis's client,
     connection pool and retry wrapper poll the socket before every command and cost more than the
-    round trip on this path. A connection that failed is dropped and the call tried once more on a
-    new one (a restarted Redis); one a caller abandoned mid-call (a timeout) is never reused."""
+    round trip on this path. When a kept connection fails (a restarted Redis closed them all), the
+    kept ones are dropped and the call is tried once more on a new one; a new connection that fails
+    is not tried again (Redis is down). One a caller abandoned mid-call (a timeout) is never reused."""
 
     def __init__(self, url: str):
         self._pool = redis.ConnectionPool.from_url(url, socket_timeout=2, socket_connect_timeout=2)
@@ -196,16 +197,19 @@ class RedisCounters:
     def _call(self, *command):
         for attempt in (1, 2):
             try:
-                connection = self._idle.pop()
+                connection, kept = self._idle.pop(), True
             except IndexError:
-                connection = self._pool.make_connection()
+                connection, kept = self._pool.make_connection(), False
             try:
                 connection.send_command(*command)
                 result = connection.read_response()
             except redis.ConnectionError:
                 connection.disconnect()
-                if attempt == 2:
-                    raise
+                if not kept or attempt == 2:
+                    raise  # a new connection failed: Redis is down (and callers should not wait twice)
+                stale, self._idle = self._idle, []  # a restarted Redis closed them all: start afresh
+                for other in stale:
+                    other.disconnect()
                 continue
             except redis.ResponseError:
                 self._idle.append(connection)  # the server answered: the connection is in step
