@@ -12,7 +12,9 @@ from tests.gunicorn_server import free_port
 
 
 class RedisServer:
-    def __init__(self):
+    """`persistent`: keep its data across stop() and start() (an append-only file, synced each write)."""
+
+    def __init__(self, persistent: bool = False):
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server not found: apt-get install redis-server (.ci/run does)")
@@ -20,10 +22,11 @@ class RedisServer:
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="agentdesk-redis-")
         self.process = None
+        self.persistence = ["--appendonly", "yes", "--appendfsync", "always"] if persistent else ["--appendonly", "no"]
 
     def start(self) -> str:
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *self.persistence,
              "--dir", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -34,8 +37,9 @@ class RedisServer:
                 time.sleep(0.05)
         raise RuntimeError("redis-server did not start")
 
-    def stop(self) -> None:
+    def stop(self, keep_data: bool = False) -> None:
         if self.process:
             self.process.terminate()
             self.process.wait(timeout=10)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not keep_data:
+            shutil.rmtree(self.dir, ignore_errors=True)

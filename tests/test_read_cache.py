@@ -47,11 +47,17 @@ def warm(client, raw):
         assert client.get(PATH, headers=bearer(raw)).status_code == 200
 
 
+def kept_caller(app):
+    """A new token whose rows `app` now keeps: (a client, the raw token, the token's id)."""
+    token_id, raw = make_token(app)
+    client = app.test_client()
+    warm(client, raw)
+    return client, raw, token_id
+
+
 def test_a_repeated_call_reads_nothing_from_the_database(apps):
     serving, _ = apps
-    _, raw = make_token(serving)
-    client = serving.test_client()
-    warm(client, raw)
+    client, raw, _ = kept_caller(serving)
     with dbapi_statements(serving) as statements:
         response = client.get(PATH, headers=bearer(raw))
         head = client.head(PATH, headers=bearer(raw))
@@ -65,9 +71,7 @@ def test_without_redis_nothing_is_kept(app_env):
     app = create_app(env={**app_env, "RATELIMIT_STORAGE_URI": "memory://"})
     make_user(app, "admin@example.com", admin=True)
     set_config(app, make_user(app, "octo@example.com", github="octo"), OPENAI)
-    _, raw = make_token(app)
-    client = app.test_client()
-    warm(client, raw)
+    client, raw, _ = kept_caller(app)
     with dbapi_statements(app) as statements:
         assert client.get(PATH, headers=bearer(raw)).status_code == 200
     assert len(token_reads(statements)) == 1  # the CLI or the job consumer could not have said what changed
@@ -75,21 +79,23 @@ def test_without_redis_nothing_is_kept(app_env):
 
 def test_a_token_revoked_in_another_process_is_refused_on_the_next_call(apps):
     serving, other = apps
-    token_id, raw = make_token(serving)
-    client = serving.test_client()
-    warm(client, raw)
+    client, raw, token_id = kept_caller(serving)
     with other.app_context():
         admin = db.session.scalar(db.select(User).where(User.is_admin.is_(True)))
         tokens.revoke_token(admin, token_id, ip="127.0.0.1")
     response = client.get(PATH, headers=bearer(raw))
     assert response.status_code == 401, response.get_json()
+    with other.app_context():  # audited as a refused caller, not as a call of the token its kept row named
+        from webapp.audit.models import AuditEvent
+
+        named = db.session.scalars(db.select(AuditEvent).where(AuditEvent.status_code == 401,
+                                                                AuditEvent.actor_token_id == token_id)).all()
+        assert named == []  # (refused callers are tallied per address and minute, written later)
 
 
 def test_a_person_deactivated_elsewhere_is_refused_on_the_next_call(apps):
     serving, other = apps
-    _, raw = make_token(serving)
-    client = serving.test_client()
-    warm(client, raw)
+    client, raw, _ = kept_caller(serving)
     with other.app_context():
         admin = db.session.scalar(db.select(User).where(User.is_admin.is_(True)))
         octo = db.session.scalar(db.select(User).where(User.email == "octo@example.com"))
@@ -99,9 +105,7 @@ def test_a_person_deactivated_elsewhere_is_refused_on_the_next_call(apps):
 
 def test_settings_saved_elsewhere_are_served_on_the_next_call_and_counted_once(apps):
     serving, other = apps
-    _, raw = make_token(serving)
-    client = serving.test_client()
-    warm(client, raw)
+    client, raw, _ = kept_caller(serving)
     with other.app_context():
         octo = db.session.scalar(db.select(User).where(User.email == "octo@example.com"))
     set_config(other, octo.id, {**OPENAI, "openai_model": "gpt-4.1"})
@@ -115,9 +119,7 @@ def test_settings_saved_elsewhere_are_served_on_the_next_call_and_counted_once(a
 
 def test_a_bulk_update_through_the_session_is_seen_too(apps):
     serving, other = apps
-    _, raw = make_token(serving)
-    client = serving.test_client()
-    warm(client, raw)
+    client, raw, _ = kept_caller(serving)
     with other.app_context():
         db.session.execute(update(ApiToken).values(status="revoked"))
         db.session.commit()
@@ -128,9 +130,7 @@ def test_rows_changed_outside_the_application_are_read_again_within_the_age_limi
     app = create_app(env={**app_env, "RATELIMIT_STORAGE_URI": redis_url, "AGENT_READ_CACHE_SECONDS": "1"})
     make_user(app, "admin@example.com", admin=True)
     set_config(app, make_user(app, "octo@example.com", github="octo"), OPENAI)
-    _, raw = make_token(app)
-    client = app.test_client()
-    warm(client, raw)
+    client, raw, _ = kept_caller(app)
     with app.app_context(), db.engine.begin() as connection:  # SQL by hand: no commit hook, no bump
         connection.execute(text("UPDATE api_tokens SET status = 'revoked'"))
     assert client.get(PATH, headers=bearer(raw)).status_code == 200  # kept rows, up to a second old
@@ -141,9 +141,7 @@ def test_rows_changed_outside_the_application_are_read_again_within_the_age_limi
 def test_a_flushed_redis_never_vouches_for_rows_kept_before(apps, store):
     """A restarted Redis starts its generation from a random value: rows tagged before never match."""
     serving, _ = apps
-    _, raw = make_token(serving)
-    client = serving.test_client()
-    warm(client, raw)
+    client, raw, _ = kept_caller(serving)
     store.flushall()
     with serving.app_context(), db.engine.begin() as connection:  # and a change no commit hook saw
         connection.execute(text("UPDATE api_tokens SET status = 'revoked'"))
@@ -193,3 +191,30 @@ def test_a_commit_redis_cannot_hear_of_still_succeeds_and_is_logged(app_env, cap
         saved = db.session.scalar(db.select(LLMConfig).where(LLMConfig.user_id == user_id))
         assert saved is not None and saved.openai_model == "gpt-4o"
     assert "could not tell other processes of a change" in caplog.text
+
+
+def test_a_bump_redis_missed_is_made_with_the_next_call(app_env):
+    """Redis down while an admin revokes a token: the revocation commits, and this process tells
+    Redis with its next call (before counting it), so the others see it too."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(persistent=True)
+    env = {**app_env, "RATELIMIT_STORAGE_URI": server.start()}
+    try:
+        admin_side, agent_side = create_app(env=env), create_app(env=env)
+        make_user(admin_side, "admin@example.com", admin=True)
+        set_config(admin_side, make_user(admin_side, "octo@example.com", github="octo"), OPENAI)
+        token_id, raw = make_token(admin_side)
+        admins, agents = admin_side.test_client(), agent_side.test_client()
+        warm(admins, raw)
+        warm(agents, raw)
+        server.stop(keep_data=True)
+        with admin_side.app_context():
+            admin = db.session.scalar(db.select(User).where(User.is_admin.is_(True)))
+            tokens.revoke_token(admin, token_id, ip="127.0.0.1")  # committed; the bump cannot be made
+            assert db.session.get(ApiToken, token_id).status == "revoked"
+        server.start()  # the same data: the generation the agent side's rows were tagged with
+        assert admins.get(PATH, headers=bearer(raw)).status_code == 401  # the bump made first
+        assert agents.get(PATH, headers=bearer(raw)).status_code == 401  # ... so the other process sees it
+    finally:
+        server.stop()

@@ -105,14 +105,17 @@ class MachineBlueprint(Blueprint):
         cache = read_cache()
         served = self._prefetch(req, prefetch, cache) if prefetch is not None else None
         try:
-            call.principal = principal = self._identify(req)
+            principal = self._identify(req)
+            if served is None:  # from kept rows, the caller is named (audit) only once they are checked
+                call.principal = principal
             if self.rate_limits and principal.rate_key is not None:
                 outcome = self._limits()[0].hit(principal.rate_key)
                 if cache is not None:
                     cache.seen = outcome.generation
                 if served is not None and served[1] != outcome.generation:
-                    call.principal = principal = self._read_again(req, prefetch, cache, served[0], principal.rate_key)
+                    principal = self._read_again(req, prefetch, cache, served[0], principal.rate_key)
                 served = None  # checked against the generation read with the limits
+                call.principal = principal
                 if not outcome.allowed:
                     raise _too_many(outcome)
                 call.rate_headers = outcome.headers()
@@ -125,7 +128,8 @@ class MachineBlueprint(Blueprint):
             current_app.logger.error("rate-limit storage unavailable: %s", error.__class__.__name__)
             raise Unavailable("The rate-limit store is unreachable; try again shortly.") from None
         if served is not None:  # kept rows no generation has vouched for: never used unchecked
-            call.principal = principal = self._read_again(req, prefetch, cache, served[0], None)
+            principal = self._read_again(req, prefetch, cache, served[0], None)
+        call.principal = principal
         if self.authenticated and (spec is None or spec.scopes is None):
             raise Forbidden("This endpoint declares no scopes, so no credential may call it.")  # fail closed
         missing = spec.scopes - principal.scopes if spec and spec.scopes else None
@@ -249,7 +253,9 @@ def read_cache() -> ReadCache | None:
 
 def bump_generation() -> None:
     """After a commit that changed what agents read: tell every process's ReadCache. If Redis
-    cannot be told, kept rows live out AGENT_READ_CACHE_SECONDS (logged)."""
+    cannot be told, the counters owe the bump and make it before their next count (no call is
+    answered while Redis is down; a process that makes no more calls, the CLI, cannot): other
+    processes may answer from rows up to AGENT_READ_CACHE_SECONDS old meanwhile (logged)."""
     try:
         counters().bump()
     except Exception as error:  # the commit is done: its caller must not see an error for this

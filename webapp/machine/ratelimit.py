@@ -166,7 +166,10 @@ return result
 
 
 # A generation that went missing (a restarted or flushed Redis) starts again from a random value,
-# never from one a process may have tagged its kept rows with before.
+# never from one a process may have tagged its kept rows with before. It must never go back to an
+# earlier value: a Redis restored from a snapshot, or a replica promoted before it had the last
+# bump, needs the workers restarted (or AGENT_READ_CACHE_SECONDS to pass); the shipped
+# docker-compose.yml runs Redis without persistence.
 _BUMP = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
 return redis.call('INCR', KEYS[1])
@@ -187,6 +190,7 @@ class RedisCounters:
         self._pool = redis.ConnectionPool.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._idle: list = []  # list.pop and append are atomic: no lock
         self._sha = hashlib.sha1(_SCRIPT.encode()).hexdigest()
+        self._bump_owed = False  # a bump that failed: made before the next count
 
     def reachable(self) -> bool:
         try:
@@ -224,6 +228,8 @@ class RedisCounters:
     def hit(self, keys: list[str], amounts: list[int], expiries: list[int],
             cost: int = 1) -> tuple[bool, list[tuple[int, float]], int]:
         args = [value for pair in zip(amounts, expiries) for value in pair] + [cost, _seed()]
+        if self._bump_owed:
+            self.bump()
         try:
             result = self._call("EVALSHA", self._sha, len(keys) + 1, *keys, GENERATION_KEY, *args)
         except redis.exceptions.NoScriptError:  # a restarted or flushed Redis: load it once more
@@ -235,7 +241,9 @@ class RedisCounters:
 
     def bump(self) -> None:
         """A commit changed the agents' data: every process's kept rows are stale from now on."""
+        self._bump_owed = True
         self._call("EVAL", _BUMP, 1, GENERATION_KEY, _seed())
+        self._bump_owed = False
 
 
 def _seed() -> int:
@@ -261,7 +269,8 @@ class FixedWindows:
         self._expiries = [limit.get_expiry() for limit in self.limits]
 
     def hit(self, identity: str, cost: int = 1) -> Outcome:
-        # One hash tag per caller: every window of a call lives in the same Redis Cluster slot.
+        # One hash tag per caller keeps a call's windows together; the generation key is shared by all
+        # callers, so the script needs a plain Redis (RATELIMIT_STORAGE_URI refuses Redis Cluster).
         keys = [f"{self.prefix}/{{{identity}}}/{amount}/{expiry}"
                 for amount, expiry in zip(self._amounts, self._expiries)]
         allowed, counted, generation = self.counters.hit(keys, self._amounts, self._expiries, cost)
