@@ -33,7 +33,10 @@ def test_an_access_token_names_its_user_and_nothing_else_passes(app):
         assert principal.rate_key == f"user:{agent.id}" and "tasks:write" in principal.scopes
         assert issued.expires_in == 1800
         head, body, signature = issued.access_token.split(".")
-        for forged in (f"{head}.{body}.{signature[:-2]}AA", issued.refresh_token, "", "not.a.jwt",
+        # The first character of the signature: every one of its bits counts (the last one's lowest
+        # two are padding, so "…AA" for "…AB" was the same signature once in a thousand runs).
+        tampered = ("B" if signature[0] == "A" else "A") + signature[1:]
+        for forged in (f"{head}.{body}.{tampered}", issued.refresh_token, "", "not.a.jwt",
                        "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."):
             assert jwt_tokens.authenticate(forged) is None, forged
 
