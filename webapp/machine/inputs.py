@@ -64,17 +64,16 @@ _NO_QUERY: dict[type, BaseModel] = {}
 def parse_query(model: type[Model]) -> Model:
     """The query string as `model`; empty values mean "use the default", unknown names are ignored.
     Without a query string (an agent's usual call) the defaults, validated once: views only read it."""
-    if not request.query_string:
-        parsed = _NO_QUERY.get(model)
-        if parsed is not None:
-            return parsed
+    defaults_only = not request.query_string
+    if defaults_only and model in _NO_QUERY:
+        return _NO_QUERY[model]
     try:
         parsed = model.model_validate({k: v for k, v in request.args.items() if v != ""})
     except ValidationError as error:
         names = ", ".join(sorted({str(e["loc"][0]) for e in error.errors() if e["loc"]}))
         raise _invalid(f"Check the query parameters: {names}.", error) from None
     _refuse_nul(parsed)
-    if not request.query_string:
+    if defaults_only:
         _NO_QUERY[model] = parsed
     return parsed
 

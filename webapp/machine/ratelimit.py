@@ -45,7 +45,7 @@ class Outcome:
     allowed: bool
     windows: list[Window]
     cost: int = 1  # what the request asked to count (log lines in a batch)
-    generation: int | None = None  # of the agents' data, read in the same step (webapp/db/prepared.py ReadCache)
+    generation: int | None = None  # of the agents' data, read in the same step (webapp/db/read_cache.py)
 
     @property
     def blocking(self) -> Window | None:
@@ -121,7 +121,7 @@ class LocalCounters:
 # the cost of this request (1, or a batch's log lines), then a seed for a missing generation.
 # Counts all windows only if every one has room; returns allowed, count and milliseconds to reset
 # for each window, then the generation of the agents' data (bumped by every commit that changes
-# it: webapp/db/prepared.py ReadCache), read in the same round trip.
+# it: webapp/db/read_cache.py), read in the same round trip.
 # A window without a key (-2) reports its whole length; a key that lost its expiry (-1) gets one
 # back, so no counter can lock a caller out for good.
 _SCRIPT = """

@@ -205,12 +205,12 @@ def _aware(moment: datetime | None) -> datetime | None:
 def _lookup_params(raw: str | None) -> dict | None:
     """The lookup's parameters for `raw` (None: not a token), worked out once per request (the
     prefetch and authenticate() both ask)."""
-    if has_app_context():
-        memo = g.get("_token_lookup")
-        if memo is not None and memo[0] == raw:
-            return memo[1]
+    in_app = has_app_context()
+    memo = g.get("_token_lookup") if in_app else None
+    if memo is not None and memo[0] == raw:
+        return memo[1]
     params = {"token_hash": hash_token(raw)} if raw and well_formed(raw) else None
-    if has_app_context():
+    if in_app:
         g._token_lookup = (raw, params)
     return params
 
