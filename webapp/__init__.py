@@ -129,7 +129,6 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
-    rate_limits.skip_machine_requests(app)
     input_guard.init_app(app)
     oauth.init_app(app)
     crypto.init_app(app)
@@ -141,6 +140,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.unauthorized_handler(first_visit_or_sign_in)
     login_manager.session_protection = "basic"
     login_manager.user_loader(accounts.load_session_user)
+    rate_limits.skip_machine_requests(app)  # after limiter's and login_manager's init_app
     socketio = SocketIO()
     live_events.register(socketio)
     socketio.init_app(app, async_mode=_async_mode(), message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"] or None,

@@ -45,6 +45,8 @@ READ_ERRORS = {
 
 def _checked(platform: str, username: str) -> UserPath:
     """platform:username, or the spec's own code for what is wrong with it."""
+    if platform in PLATFORMS and is_login(username):
+        return UserPath.model_construct(platform=platform, username=username)  # valid: no model to validate
     try:
         return UserPath(platform=platform, username=username)
     except ValidationError as error:

@@ -130,10 +130,10 @@ class BackgroundWriter:
 
     def _ensure_thread(self) -> None:
         # One writer thread per process: gunicorn forks after the app is built.
-        if self._thread is None or self._pid != os.getpid():
+        if self._thread is None or self._pid != _pid:
             with self._lock:
-                if self._thread is None or self._pid != os.getpid():
-                    self._pid = os.getpid()
+                if self._thread is None or self._pid != _pid:
+                    self._pid = _pid
                     self._thread = threading.Thread(target=self._run, name="db-writer", daemon=True)
                     self._thread.start()
 
@@ -273,6 +273,19 @@ def _copied(connection, statement, rows: list[dict]) -> bool:
 
 def _describe(statement) -> str:
     return f"{type(statement).__name__.lower()} into {_table(statement)}"
+
+
+# This process's id, kept current across forks: asked on every queued row, and os.getpid() is a
+# system call each time.
+_pid = os.getpid()
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def init_app(app) -> None:

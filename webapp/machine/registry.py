@@ -76,6 +76,11 @@ def registry(app=None) -> MachineRegistry:
 def is_machine_request() -> bool:
     """A call to a machine API: no cookie session, no browser limiter.
 
-    Decided by path, because Flask opens the session before it matches the URL.
+    Decided by path, because Flask opens the session before it matches the URL; once per request
+    (the session, the input guard and the limiter's hooks all ask).
     """
-    return registry().is_machine_path(request.path)
+    environ = request.environ
+    found = environ.get("agentdesk.machine")
+    if found is None:
+        found = environ["agentdesk.machine"] = registry().is_machine_path(request.path)
+    return found
