@@ -14,6 +14,7 @@ from webapp import create_app
 from webapp.accounts import service as accounts
 from webapp.accounts.models import User
 from webapp.db.orm import db
+from webapp.llm_configs import lookup
 from webapp.tokens import service as tokens
 from webapp.tokens.models import ApiToken
 
@@ -115,6 +116,28 @@ def test_settings_saved_elsewhere_are_served_on_the_next_call_and_counted_once(a
     with dbapi_statements(serving) as statements:
         assert client.get(PATH, headers=bearer(raw)).status_code == 200
     assert len(token_reads(statements)) == 1  # kept again after the change: read once more, then not
+
+
+def test_what_kept_rows_give_is_worked_out_once_and_afresh_after_a_change(apps, monkeypatch):
+    """The caller and the settings are worked out from kept rows once, not per call; a change
+    elsewhere drops them with the rows, and the next calls serve the change."""
+    serving, other = apps
+    client, raw, _ = kept_caller(serving)
+    worked_out = []
+    for module, name in ((lookup, "_found"), (tokens, "_principal")):
+        monkeypatch.setattr(module, name, lambda *row, work=getattr(module, name), name=name:
+                            worked_out.append(name) or work(*row))
+    for _ in range(3):
+        assert client.get(PATH, headers=bearer(raw)).status_code == 200
+    assert worked_out == []  # all three from what the second call of kept_caller() worked out
+    with other.app_context():
+        octo = db.session.scalar(db.select(User).where(User.email == "octo@example.com"))
+    set_config(other, octo.id, {**OPENAI, "openai_model": "gpt-4.1"})
+    models = [client.get(PATH, headers=bearer(raw)).get_json()["data"]["llm_config"]["openai"]["model"]
+              for _ in range(4)]
+    assert models == ["gpt-4.1"] * 4
+    # Read past the kept rows once (a stale tag), kept again by the next call, then from memory.
+    assert worked_out == ["_principal", "_found"] * 2
 
 
 def test_a_bulk_update_through_the_session_is_seen_too(apps):

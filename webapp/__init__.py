@@ -65,7 +65,7 @@ from webapp.tenants.views import bp as organisation_bp
 from webapp.usage.views import bp as usage_bp
 from webapp.workspace.views import bp as workspace_bp
 from webapp.billing.views import bp as billing_bp
-from webapp.web import error_pages, input_guard, rate_limits
+from webapp.web import browser_hooks, error_pages, input_guard
 from webapp.web.assets import ASSETS, asset_tag, asset_url
 from webapp.web.navigation import navigation
 from webapp.web.cookie_session import BrowserSessionInterface
@@ -140,7 +140,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.unauthorized_handler(first_visit_or_sign_in)
     login_manager.session_protection = "basic"
     login_manager.user_loader(accounts.load_session_user)
-    rate_limits.skip_machine_requests(app)  # after limiter's and login_manager's init_app
+    browser_hooks.skip_machine_requests(app)  # after the limiter's, login manager's and CSRF's init_app
     socketio = SocketIO()
     live_events.register(socketio)
     socketio.init_app(app, async_mode=_async_mode(), message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"] or None,

@@ -73,6 +73,27 @@ class PreparedQuery:
             yield values
 
 
+class KeptRow(dict):
+    """A row the worker keeps (webapp/db/read_cache.py), built afresh for each request; its
+    `memo` is shared by every request served from the same kept row (see derived())."""
+
+    __slots__ = ("memo",)
+
+
+def derived(row: dict, name: str, compute: Callable[[dict], Any]) -> Any:
+    """compute(row), worked out once for as long as the worker keeps the row (a KeptRow), else
+    each time. `compute` must depend on the row alone, and what it returns must never be changed:
+    the next requests get the same object."""
+    memo = getattr(row, "memo", None)
+    if memo is None:
+        return compute(row)
+    try:
+        return memo[name]
+    except KeyError:
+        value = memo[name] = compute(row)
+        return value
+
+
 def _params_key(params: dict | None) -> tuple:
     return tuple(sorted((params or {}).items()))
 
@@ -112,28 +133,39 @@ def together(first: tuple[PreparedQuery, dict], second: tuple[PreparedQuery, dic
     pair = _pair(query_a, query_b)
     params = {**params_a, **params_b}
     served = None
+    memos = None  # per kept row, (first's, second's): what derived() worked out from them
     if cache is not None and pair.cacheable:
         key = (pair, _params_key(params))
         kept = cache.get(key)
         if kept is not None:
-            rows, tag = kept
+            (rows, memos), tag = kept
             served = (key, tag)
         else:
             tag = cache.seen  # seen before this read began (see webapp/db/read_cache.py)
             rows = [tuple(row.values()) for row in pair.rows(params)]
             if rows:  # nothing is kept for a token that does not exist (guessing fills no memory)
-                cache.put(key, rows, tag)
+                memos = [({}, {}) for _ in rows]
+                cache.put(key, (rows, memos), tag)
     else:
         rows = [tuple(row.values()) for row in pair.rows(params)]
     names_a, names_b = pair.split
     remembered = g.get("_prefetched")
     if remembered is None:
         remembered = g._prefetched = {}
-    remembered[(query_a, _params_key(params_a))] = [dict(zip(names_a, row)) for row in rows]
+    memos = memos or [(None, None)] * len(rows)
+    remembered[(query_a, _params_key(params_a))] = [_row(names_a, row, memo) for row, (memo, _) in zip(rows, memos)]
     if rows:
-        b_rows = [dict(zip(names_b, row[len(names_a):])) for row in rows]
+        b_rows = [_row(names_b, row[len(names_a):], memo) for row, (_, memo) in zip(rows, memos)]
         remembered[(query_b, _params_key(params_b))] = [r for r in b_rows if any(v is not None for v in r.values())]
     return served
+
+
+def _row(names, values, memo: dict | None) -> dict:
+    if memo is None:
+        return dict(zip(names, values))
+    row = KeptRow(zip(names, values))
+    row.memo = memo
+    return row
 
 
 class ReadPool:

@@ -36,8 +36,13 @@ BY_NAME = {f.name: f for f in FIELDS}
 COMMON = tuple(f for f in FIELDS if f.provider is None)
 
 
-def provider_fields(provider: str) -> tuple[Field, ...]:
-    return tuple(f for f in FIELDS if f.provider == provider)
+_BY_PROVIDER: dict[str | None, tuple[Field, ...]] = {}
+for _field in FIELDS:
+    _BY_PROVIDER[_field.provider] = (*_BY_PROVIDER.get(_field.provider, ()), _field)
+
+
+def provider_fields(provider: str | None) -> tuple[Field, ...]:
+    return _BY_PROVIDER.get(provider, ())  # grouped once: asked for on every agent call
 
 
 # The field whose change invalidates a stored key: a key is only ever sent to the host it was saved for.

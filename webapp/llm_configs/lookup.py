@@ -7,14 +7,15 @@ per dialect and run on the DBAPI cursor (webapp/db/prepared.py); no ORM objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from types import MappingProxyType
 
 from sqlalchemy import and_, bindparam, literal, select
 from sqlalchemy.orm import aliased
 
 from webapp.accounts.models import Identity, User
-from webapp.db.prepared import PreparedQuery
+from webapp.db.prepared import PreparedQuery, derived
 from webapp.llm_configs import resolve
 from webapp.llm_configs.fields import FIELDS
 from webapp.llm_configs.models import DEFAULT_SCOPE, LLMConfig
@@ -103,7 +104,14 @@ def one_query(platform: str, username: str) -> tuple[PreparedQuery, dict]:
 
 def find_one(platform: str, username: str) -> Found | None:
     row = next(_ONE.rows(one_query(platform, username)[1]), None)
-    return _found(row, row) if row is not None else None
+    return derived(row, "found", _shared_found) if row is not None else None
+
+
+def _shared_found(row: dict) -> Found:
+    """_found() for a row that may be kept: the next requests get the same Found, so its values
+    cannot be changed (replace() it with a copy instead)."""
+    found = _found(row, row)
+    return replace(found, values=MappingProxyType(found.values)) if found.values is not None else found
 
 
 def default_settings() -> Found:

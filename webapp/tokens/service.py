@@ -17,7 +17,7 @@ from webapp.audit import service as audit
 from webapp.db.base import utcnow
 from webapp.db.crypto import box
 from webapp.db.orm import db
-from webapp.db.prepared import PreparedQuery
+from webapp.db.prepared import PreparedQuery, derived
 from webapp.db.writer import replayable, writer
 from webapp.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from webapp.principal import Principal
@@ -249,6 +249,10 @@ def authenticate(raw: str | None, kinds: frozenset[str]) -> Principal | None:
             _touched.clear()
         _touched[touch_key] = now
         writer().keep_latest(_TOUCH, row["id"], {"token_id": row["id"], "when": now})
+    return derived(row, "principal", _principal)
+
+
+def _principal(row: dict) -> Principal:
     # A person's tokens share one set of windows: twenty tokens do not buy twenty times the limit.
     rate_key = f"user:{row['user_id']}" if row["kind"] == "personal" else str(row["id"])
     return Principal(kind=row["kind"], label=f"{row['name']} ({row['prefix']}…)", scopes=frozenset(row["scopes"] or ()),
