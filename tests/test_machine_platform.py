@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
 from flask import abort, jsonify, request
@@ -161,6 +162,18 @@ def test_machine_urls_come_from_the_registered_blueprints_and_get_no_cookie_sess
     response = probe_app.test_client().get("/probe/items/1", headers=widget)
     assert "Set-Cookie" not in response.headers and "Cookie" not in response.vary
     assert "Set-Cookie" in probe_app.test_client().get("/auth/login").headers
+
+
+def test_no_page_lives_on_a_machine_path(app):
+    """Machine paths get no cookie session, and the browser's hooks (CSRF protection among them)
+    skip them: every route on one must be a machine blueprint's."""
+    from webapp.machine.registry import registry
+
+    machine = registry(app)
+    on_machine_paths = [rule for rule in app.url_map.iter_rules()
+                        if machine.is_machine_path(re.sub(r"<[^>]+>", "x", rule.rule))]
+    assert len(on_machine_paths) > 20
+    assert [rule.rule for rule in on_machine_paths if rule.endpoint.rpartition(".")[0] not in machine.blueprints] == []
 
 
 def test_public_blueprint_needs_no_credential_and_writes_no_audit_row(probe_app):
