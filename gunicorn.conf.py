@@ -34,8 +34,15 @@ def post_worker_init(worker):
     """Everything loaded so far lives as long as the worker: keep it out of the garbage collector's
     scans, which otherwise stall every request in the process now and then."""
     import gc
+    import logging
 
     gc.freeze()
+    # No format of the app's or gunicorn's names the calling function, file or thread: a serving
+    # worker skips working them out for every record (the logging HOWTO's "Optimization"; the
+    # agents' access line is one record per call). The CLI and the tests keep them.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logMultiprocessing = False
 
 
 # Background jobs (webapp/jobs): one consumer beside the web workers, so `make run` and the Docker

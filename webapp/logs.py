@@ -25,11 +25,6 @@ def configure(level: str) -> None:
     if _configured:
         return
     _configured = True
-    # No format here or in gunicorn's names the calling function, file or thread: skip working
-    # them out for every record (the logging HOWTO's "Optimization"; the access line is one per call).
-    logging._srcfile = None
-    logging.logThreads = False
-    logging.logMultiprocessing = False
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     handler = logging.StreamHandler(sys.stderr)
