@@ -103,8 +103,6 @@ def batch_llm_configs():
     query = parse_query(MaskQuery)
     batch = parse_body(BatchRequest, "Expected {\"users\": [{\"platform\", \"username\"}, ...]} with 1 to 100 users.")
     for index, ref in enumerate(batch.users):
-        if ref.platform in PLATFORMS and is_login(ref.username):
-            continue  # the common case, without building a model per entry
         try:
             _checked(ref.platform, ref.username)
         except BadRequest as error:
